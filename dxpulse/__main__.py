@@ -1,0 +1,5 @@
+"""``python -m dxpulse`` runs the CLI."""
+
+from dxpulse.cli import main
+
+main()
