@@ -1,0 +1,242 @@
+"""Fields and rules every dxpulse event shares (wire contract version 1).
+
+Every event is one JSON object; unknown fields are rejected. Common fields:
+
+==============  =======  =============================================================
+field           type     rule
+==============  =======  =============================================================
+event_id        string   UUID (8-4-4-4-12 hex); the idempotency key
+event_type      string   one of the event types, selects the model
+occurred_at     string   RFC 3339 with offset; not more than 10 minutes in the future
+agency_code     string   1-64 chars of ``[A-Za-z0-9._-]``
+locality_code   string   a current 2-digit provincial code or a pre-2025 one
+schema_version  integer  1
+==============  =======  =============================================================
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+
+from dxpulse.reference import load_localities
+
+__all__ = [
+    "MAX_FUTURE",
+    "SCHEMA_VERSION",
+    "AgencyCode",
+    "DossierId",
+    "EventBase",
+    "EventId",
+    "Identifier",
+    "LocalityCode",
+    "Money",
+    "PositiveMoney",
+    "Pseudonym",
+    "Rfc3339",
+    "StrictBool",
+    "StrictInt",
+    "reject_citizen_id",
+]
+
+#: Version of the wire contract these models implement.
+SCHEMA_VERSION = 1
+#: How far in the future ``occurred_at`` may be (clock skew allowance).
+MAX_FUTURE = timedelta(minutes=10)
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_CITIZEN_ID = re.compile(r"^(\d{9}|\d{12})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    """Accept an aware ``datetime`` or an RFC 3339 string with an offset; nothing else."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("must be timezone-aware (RFC 3339 with an offset)")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-11-20T09:15:00+07:00")
+    if not _RFC3339.match(value):
+        raise ValueError(
+            f"must be RFC 3339 with an offset, e.g. 2026-11-20T09:15:00+07:00 (got {value[:40]!r})"
+        )
+    text = value.upper()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # Python keeps microseconds; trim nanosecond fractions RFC 3339 allows.
+    head, dot, tail = text.partition(".")
+    if dot:
+        digits = re.match(r"\d+", tail)
+        assert digits is not None
+        frac = digits.group(0)
+        text = f"{head}.{frac[:6].ljust(6, '0')}{tail[len(frac) :]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid date and time: {exc}") from None
+
+
+#: An RFC 3339 timestamp with offset; parsed to an aware ``datetime``.
+Rfc3339 = Annotated[
+    datetime,
+    BeforeValidator(_rfc3339),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": _RFC3339.pattern,
+            "description": "RFC 3339 timestamp with offset, e.g. 2026-11-20T09:15:00+07:00",
+        }
+    ),
+]
+
+
+def _uuid(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise ValueError("must be a UUID like 0b3c7a1e-5d2f-4c8e-9a61-2f0e8d4b7c19")
+    return value.lower()
+
+
+EventId = Annotated[
+    str,
+    BeforeValidator(_uuid),
+    WithJsonSchema({"type": "string", "pattern": _UUID.pattern, "description": "UUID"}),
+]
+
+AgencyCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+def _known_locality(value: str) -> str:
+    if value not in load_localities().known_codes:
+        raise ValueError(
+            f"unknown locality code {value!r}: expected one of the 34 current provincial "
+            "codes or a pre-2025 code"
+        )
+    return value
+
+
+LocalityCode = Annotated[
+    str,
+    Field(pattern=r"^\d{2}$"),
+    AfterValidator(_known_locality),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(load_localities().known_codes),
+            "description": "Current 2-digit provincial code, or a pre-2025 code",
+        }
+    ),
+]
+
+
+def reject_citizen_id(value: str | None) -> str | None:
+    """Refuse a value shaped like a CMND/CCCD number (exactly 9 or 12 digits)."""
+    if value is not None and _CITIZEN_ID.match(value):
+        raise ValueError(
+            "looks like a raw citizen ID (exactly 9 or 12 digits); never send citizen "
+            "identifiers: use the agency's own reference or pseudonymize() it"
+        )
+    return value
+
+
+_NOT_CITIZEN_ID_SCHEMA = {"not": {"pattern": _CITIZEN_ID.pattern}}
+
+#: 1-64 characters.
+Identifier = Annotated[str, Field(min_length=1, max_length=64)]
+#: An identifier that must not look like a citizen ID (dossier ids, procedure codes).
+DossierId = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra=_NOT_CITIZEN_ID_SCHEMA),
+    AfterValidator(reject_citizen_id),
+]
+#: HMAC-SHA256 pseudonym: 64 lowercase hex characters.
+Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+#: Money in whole Vietnamese đồng, >= 0.
+Money = Annotated[StrictInt, Field(ge=0)]
+#: Money in whole Vietnamese đồng, > 0.
+PositiveMoney = Annotated[StrictInt, Field(gt=0)]
+
+
+class EventBase(BaseModel):
+    """Fields every event carries. Subclasses set ``event_type``, :attr:`topic` and :attr:`key_field`.
+
+    Build events for publishing with :meth:`create`, which fills ``event_id`` and
+    ``schema_version``::
+
+        DossierRated.create(
+            occurred_at="2026-11-20T09:15:00+07:00",
+            agency_code="HN.MC",
+            locality_code="01",
+            dossier_id="HS-0001",
+            satisfaction="satisfied",
+        )
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=False,
+        validate_default=True,
+    )
+
+    #: Kafka topic of the event family.
+    topic: ClassVar[str]
+    #: Field whose value is the Kafka message key.
+    key_field: ClassVar[str]
+
+    event_id: EventId
+    event_type: str
+    occurred_at: Rfc3339
+    agency_code: AgencyCode
+    locality_code: LocalityCode
+    schema_version: Literal[1]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:
+        context = info.context if isinstance(info.context, dict) else {}
+        now = context.get("now")
+        if now is None:
+            now = datetime.now(value.tzinfo)
+        if value - now > MAX_FUTURE:
+            raise ValueError(
+                f"is more than {int(MAX_FUTURE.total_seconds() // 60)} minutes in the future "
+                f"({value.isoformat()} vs now {now.isoformat(timespec='seconds')})"
+            )
+        return value
+
+    @classmethod
+    def create(cls, **fields: Any) -> Self:
+        """Validate ``fields`` into an event, generating ``event_id`` and ``schema_version``."""
+        fields.setdefault("event_id", str(uuid.uuid4()))
+        fields.setdefault("schema_version", SCHEMA_VERSION)
+        fields.setdefault("event_type", get_args(cls.model_fields["event_type"].annotation)[0])
+        return cls.model_validate(fields)
+
+    @property
+    def key(self) -> str:
+        """The Kafka message key (the value of :attr:`key_field`)."""
+        return str(getattr(self, self.key_field))
+
+    def to_json(self) -> bytes:
+        """Compact UTF-8 JSON as it travels on the wire (optional fields left out when unset)."""
+        return orjson.dumps(self.model_dump(mode="json", exclude_none=True))

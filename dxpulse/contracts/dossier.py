@@ -1,0 +1,91 @@
+"""Administrative-procedure dossiers (hồ sơ TTHC): topic ``dx.dossier.v1``, key ``dossier_id``."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StrictBool, model_validator
+
+from dxpulse.contracts.common import DossierId, EventBase, Pseudonym, Rfc3339
+
+__all__ = [
+    "DOSSIER_TOPIC",
+    "DossierCompleted",
+    "DossierEvent",
+    "DossierEventBase",
+    "DossierRated",
+    "DossierReceived",
+]
+
+DOSSIER_TOPIC = "dx.dossier.v1"
+
+#: Procedure code: 1-32 chars, never shaped like a citizen ID.
+ProcedureCode = Annotated[DossierId, Field(max_length=32)]
+
+
+class DossierEventBase(EventBase):
+    topic: ClassVar[str] = DOSSIER_TOPIC
+    key_field: ClassVar[str] = "dossier_id"
+
+    dossier_id: DossierId
+
+
+class DossierReceived(DossierEventBase):
+    """A dossier was received (portal field KenhThucHien gives the channel; NgayHenTra the due date)."""
+
+    event_type: Literal["dossier.received"]
+    procedure_code: ProcedureCode
+    channel: Literal["online", "in_person", "postal"]
+    online_level: Literal["full", "partial"] | None = None
+    due_at: Rfc3339
+    fee_required: StrictBool
+    applicant_type: Literal["citizen", "business"]
+    applicant_ref: Pseudonym | None = None
+
+    model_config = {
+        "json_schema_extra": {
+            "allOf": [
+                {
+                    "if": {"properties": {"channel": {"const": "online"}}},
+                    "then": {"required": ["online_level"]},
+                    "else": {"not": {"required": ["online_level"]}},
+                }
+            ],
+            "description": (
+                "A dossier was received. online_level is required when channel is online "
+                "and absent otherwise; due_at is later than occurred_at."
+            ),
+        }
+    }
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DossierReceived:
+        if self.channel == "online" and self.online_level is None:
+            raise ValueError("online_level: is required when channel is online")
+        if self.channel != "online" and self.online_level is not None:
+            raise ValueError(f"online_level: must be absent when channel is {self.channel}")
+        if self.due_at <= self.occurred_at:
+            raise ValueError("due_at: must be later than occurred_at")
+        return self
+
+
+class DossierCompleted(DossierEventBase):
+    """A dossier's processing ended (NgayKetThucXuLy); on time when occurred_at <= the received due_at."""
+
+    event_type: Literal["dossier.completed"]
+    result: Literal["approved", "rejected"]
+    digitized: StrictBool = Field(
+        description="Inputs digitised and an electronic result issued (DuocSoHoa)."
+    )
+
+
+class DossierRated(DossierEventBase):
+    """A citizen or business rated the service."""
+
+    event_type: Literal["dossier.rated"]
+    satisfaction: Literal["satisfied", "neutral", "dissatisfied"]
+
+
+DossierEvent = Annotated[
+    DossierReceived | DossierCompleted | DossierRated, Field(discriminator="event_type")
+]
