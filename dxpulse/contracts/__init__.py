@@ -28,8 +28,8 @@ from dxpulse.contracts.dossier import (
     DOSSIER_TOPIC,
     DossierCompleted,
     DossierEvent,
-    DossierReceived,
     DossierRated,
+    DossierReceived,
 )
 from dxpulse.contracts.invoice import INVOICE_TOPIC, InvoiceCancelled, InvoiceEvent, InvoiceIssued
 from dxpulse.contracts.payment import (

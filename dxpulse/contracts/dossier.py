@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from dxpulse.contracts.common import DossierId, EventBase, Pseudonym, Rfc3339
 
@@ -42,8 +42,8 @@ class DossierReceived(DossierEventBase):
     applicant_type: Literal["citizen", "business"]
     applicant_ref: Pseudonym | None = None
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "allOf": [
                 {
                     "if": {"properties": {"channel": {"const": "online"}}},
@@ -56,7 +56,7 @@ class DossierReceived(DossierEventBase):
                 "and absent otherwise; due_at is later than occurred_at."
             ),
         }
-    }
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DossierReceived:

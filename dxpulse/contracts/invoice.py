@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from dxpulse.contracts.common import EventBase, Identifier, Money
 
@@ -39,7 +39,9 @@ class InvoiceIssued(InvoiceEventBase):
     invoice_kind: Literal["with_code", "without_code", "cash_register"]
     vat_vnd: Money = Field(description="VAT in whole VND; 0 <= vat_vnd <= amount_vnd.")
 
-    model_config = {"json_schema_extra": {"description": "vat_vnd must not exceed amount_vnd."}}
+    model_config = ConfigDict(
+        json_schema_extra={"description": "vat_vnd must not exceed amount_vnd."}
+    )
 
     @model_validator(mode="after")
     def _vat_within_amount(self) -> InvoiceIssued:
