@@ -194,8 +194,9 @@ def test_undelivered_events_surface_on_flush(tmp_path: Path, kafka_broker: Local
         p.close(timeout=5)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_unreachable_bootstrap_is_a_clear_error() -> None:
     from dxpulse.errors import KafkaUnavailableError
 
-    with pytest.raises(KafkaUnavailableError, match="cannot connect to Kafka at 127.0.0.1"):
+    with pytest.raises(KafkaUnavailableError, match=r"cannot connect to Kafka at 127\.0\.0\.1"):
         EventProducer(f"127.0.0.1:{free_port()}", bootstrap_timeout_ms=1500)
