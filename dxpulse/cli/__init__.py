@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
-from dxpulse.cli import db, kafka
+from dxpulse.cli import db, kafka, schema
 from dxpulse.errors import ConfigurationError, DxpulseError
 from dxpulse.settings import Settings
 
@@ -31,6 +31,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(schema.app, name="schema")
 app.command()(db.migrate)
 app.command()(db.sql)
 

@@ -48,8 +48,10 @@ __all__ = [
     "LocalityCode",
     "Money",
     "PositiveMoney",
+    "ProcedureCode",
     "Pseudonym",
     "Rfc3339",
+    "SchemaVersion",
     "StrictBool",
     "StrictInt",
     "reject_citizen_id",
@@ -73,7 +75,7 @@ def _rfc3339(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-11-20T09:15:00+07:00")
-    if not _RFC3339.match(value):
+    if not _RFC3339.fullmatch(value):
         raise ValueError(
             f"must be RFC 3339 with an offset, e.g. 2026-11-20T09:15:00+07:00 (got {value[:40]!r})"
         )
@@ -111,7 +113,7 @@ Rfc3339 = Annotated[
 def _uuid(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
-    if not isinstance(value, str) or not _UUID.match(value):
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
         raise ValueError("must be a UUID like 0b3c7a1e-5d2f-4c8e-9a61-2f0e8d4b7c19")
     return value.lower()
 
@@ -150,7 +152,7 @@ LocalityCode = Annotated[
 
 def reject_citizen_id(value: str | None) -> str | None:
     """Refuse a value shaped like a CMND/CCCD number (exactly 9 or 12 digits)."""
-    if value is not None and _CITIZEN_ID.match(value):
+    if value is not None and _CITIZEN_ID.fullmatch(value):
         raise ValueError(
             "looks like a raw citizen ID (exactly 9 or 12 digits); never send citizen "
             "identifiers: use the agency's own reference or pseudonymize() it"
@@ -162,10 +164,16 @@ _NOT_CITIZEN_ID_SCHEMA = {"not": {"pattern": _CITIZEN_ID.pattern}}
 
 #: 1-64 characters.
 Identifier = Annotated[str, Field(min_length=1, max_length=64)]
-#: An identifier that must not look like a citizen ID (dossier ids, procedure codes).
+#: A dossier id: 1-64 characters, never shaped like a citizen ID.
 DossierId = Annotated[
     str,
     Field(min_length=1, max_length=64, json_schema_extra=_NOT_CITIZEN_ID_SCHEMA),
+    AfterValidator(reject_citizen_id),
+]
+#: A procedure code (mã TTHC): 1-32 characters, never shaped like a citizen ID.
+ProcedureCode = Annotated[
+    str,
+    Field(min_length=1, max_length=32, json_schema_extra=_NOT_CITIZEN_ID_SCHEMA),
     AfterValidator(reject_citizen_id),
 ]
 #: HMAC-SHA256 pseudonym: 64 lowercase hex characters.
@@ -174,6 +182,17 @@ Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Money = Annotated[StrictInt, Field(ge=0)]
 #: Money in whole Vietnamese đồng, > 0.
 PositiveMoney = Annotated[StrictInt, Field(gt=0)]
+
+
+def _exact_int(value: Any) -> Any:
+    # Literal[1] alone would also take True (== 1) and 1.0; the wire needs the integer.
+    if type(value) is not int:
+        raise ValueError("must be the integer 1")
+    return value
+
+
+#: The contract version an event claims: exactly the JSON integer 1 (not true, 1.0 or "1").
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_exact_int)]
 
 
 class EventBase(BaseModel):
@@ -208,7 +227,7 @@ class EventBase(BaseModel):
     occurred_at: Rfc3339
     agency_code: AgencyCode
     locality_code: LocalityCode
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
 
     @field_validator("occurred_at")
     @classmethod

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, model_validator
 
-from dxpulse.contracts.common import DossierId, EventBase, Pseudonym, Rfc3339
+from dxpulse.contracts.common import DossierId, EventBase, ProcedureCode, Pseudonym, Rfc3339
 
 __all__ = [
     "DOSSIER_TOPIC",
@@ -18,9 +18,6 @@ __all__ = [
 ]
 
 DOSSIER_TOPIC = "dx.dossier.v1"
-
-#: Procedure code: 1-32 chars, never shaped like a citizen ID.
-ProcedureCode = Annotated[DossierId, Field(max_length=32)]
 
 
 class DossierEventBase(EventBase):
@@ -45,15 +42,22 @@ class DossierReceived(DossierEventBase):
     model_config = ConfigDict(
         json_schema_extra={
             "allOf": [
+                # Mirrors _consistent(): an explicit null counts as absent.
                 {
-                    "if": {"properties": {"channel": {"const": "online"}}},
-                    "then": {"required": ["online_level"]},
-                    "else": {"not": {"required": ["online_level"]}},
+                    "if": {
+                        "properties": {"channel": {"const": "online"}},
+                        "required": ["channel"],
+                    },
+                    "then": {
+                        "required": ["online_level"],
+                        "properties": {"online_level": {"type": "string"}},
+                    },
+                    "else": {"properties": {"online_level": {"type": "null"}}},
                 }
             ],
             "description": (
-                "A dossier was received. online_level is required when channel is online "
-                "and absent otherwise; due_at is later than occurred_at."
+                "online_level is required when channel is online and absent (or null) "
+                "otherwise; due_at is later than occurred_at."
             ),
         }
     )

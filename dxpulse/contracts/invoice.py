@@ -20,7 +20,8 @@ __all__ = [
 INVOICE_TOPIC = "dx.invoice.v1"
 
 #: Vietnamese tax code: 10 digits, or 10 digits + "-" + 3 digits (branch).
-TaxCode = Annotated[str, Field(pattern=r"^\d{10}(-\d{3})?$")]
+#: ASCII digits only (the pattern engine treats ``\d`` as any Unicode digit).
+TaxCode = Annotated[str, Field(pattern=r"^[0-9]{10}(-[0-9]{3})?$")]
 
 
 class InvoiceEventBase(EventBase):
