@@ -30,6 +30,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -245,11 +246,19 @@ class EventBase(BaseModel):
 
     @classmethod
     def create(cls, **fields: Any) -> Self:
-        """Validate ``fields`` into an event, generating ``event_id`` and ``schema_version``."""
+        """Validate ``fields`` into an event, generating ``event_id`` and ``schema_version``.
+
+        Raises :class:`~dxpulse.contracts.EventValidationError` listing every bad field.
+        """
+        from dxpulse.contracts.errors import EventValidationError, field_errors
+
         fields.setdefault("event_id", str(uuid.uuid4()))
         fields.setdefault("schema_version", SCHEMA_VERSION)
         fields.setdefault("event_type", get_args(cls.model_fields["event_type"].annotation)[0])
-        return cls.model_validate(fields)
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise EventValidationError(field_errors(exc)) from None
 
     @property
     def key(self) -> str:

@@ -13,9 +13,7 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -30,6 +28,7 @@ from dxpulse.contracts.dossier import (
     DossierRated,
     DossierReceived,
 )
+from dxpulse.contracts.errors import EventValidationError, FieldError, field_errors
 from dxpulse.contracts.invoice import INVOICE_TOPIC, InvoiceCancelled, InvoiceEvent, InvoiceIssued
 from dxpulse.contracts.payment import (
     PAYMENT_TOPIC,
@@ -38,7 +37,6 @@ from dxpulse.contracts.payment import (
     PaymentRefunded,
     PaymentSucceeded,
 )
-from dxpulse.errors import DxpulseError
 
 __all__ = [
     "DEAD_LETTER_TOPIC",
@@ -93,57 +91,6 @@ TOPIC_KEYS: dict[str, str] = {
 }
 
 _ANY_EVENT: TypeAdapter[Any] = TypeAdapter(Event)
-_FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_]+): (.*)$", re.S)
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One problem with one field of an event."""
-
-    field: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
-
-
-class EventValidationError(DxpulseError, ValueError):
-    """An event broke the contract. ``errors`` lists every invalid field and why."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("invalid event: " + "; ".join(str(e) for e in errors))
-
-
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    """Turn a pydantic error into (field, reason) pairs, named as on the wire."""
-    out: list[FieldError] = []
-    for err in exc.errors(include_url=False):
-        loc = [str(p) for p in err["loc"]]
-        if loc and loc[0] in EVENT_MODELS:  # discriminated-union tag
-            loc = loc[1:]
-        message = str(err["msg"])
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            reason = "unknown field (not in the contract)"
-        elif kind == "missing":
-            reason = "is required"
-        elif kind == "union_tag_invalid":
-            loc, reason = ["event_type"], _tag_reason(err)
-        elif kind == "union_tag_not_found":
-            loc, reason = ["event_type"], "is required"
-        else:
-            reason = message.removeprefix("Value error, ")
-            match = _FIELD_PREFIX.match(message)
-            if not loc and match:
-                loc, reason = [match.group(1)], match.group(2)
-        out.append(FieldError(".".join(loc) or "$", reason))
-    return out
-
-
-def _tag_reason(err: Any) -> str:
-    ctx = err.get("ctx") or {}
-    return f"unknown event type {ctx.get('tag')!r}; expected one of {ctx.get('expected_tags')}"
 
 
 def validate_event(

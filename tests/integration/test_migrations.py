@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dxpulse.sql import MIGRATIONS_DIR
 
 from dxpulse.clickhouse import Client
 from dxpulse.errors import MigrationChecksumError, MigrationError
 from dxpulse.migrations import LEDGER_TABLE, Migrator, discover
+from dxpulse.sql import MIGRATIONS_DIR
 
 pytestmark = pytest.mark.integration
 
