@@ -408,7 +408,7 @@ def test_create_fills_event_id_type_and_version() -> None:
 
 
 def test_create_validates() -> None:
-    with pytest.raises(ValueError, match="satisfaction"):
+    with pytest.raises(EventValidationError) as info:
         DossierRated.create(
             occurred_at="2025-11-20T09:15:00+07:00",
             agency_code="HN.MOTCUA",
@@ -416,6 +416,7 @@ def test_create_validates() -> None:
             dossier_id="000.00.01.H26-261120-0001",
             satisfaction="ok",
         )
+    assert [e.field for e in info.value.errors] == ["satisfaction"]
 
 
 @pytest.mark.parametrize("value", ["123456789", "001204012345"])
