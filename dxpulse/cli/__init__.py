@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
-from dxpulse.cli import db, kafka, schema
+from dxpulse.cli import db, kafka, publish, schema
 from dxpulse.errors import ConfigurationError, DxpulseError
 from dxpulse.settings import Settings
 
@@ -34,6 +34,7 @@ app.add_typer(kafka.app, name="kafka")
 app.add_typer(schema.app, name="schema")
 app.command()(db.migrate)
 app.command()(db.sql)
+app.command()(publish.publish)
 
 err_console = Console(stderr=True)
 
@@ -62,7 +63,7 @@ def _root(
     if not verbose:
         # Client libraries log retries as warnings; our errors already say what failed.
         for noisy in ("urllib3", "clickhouse_connect", "kafka", "aiokafka"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
     ctx.obj = settings
 
 

@@ -1,0 +1,104 @@
+"""``dxpulse publish`` end to end against the real broker."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from dxpulse.contracts import DOSSIER_TOPIC, PAYMENT_TOPIC, validate_event
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def events(tag: str) -> list[dict[str, object]]:
+    common = {
+        "occurred_at": "2026-11-20T09:15:00+07:00",
+        "agency_code": "DN.MOTCUA",
+        "locality_code": "48",
+        "schema_version": 1,
+    }
+    return [
+        common | {"event_type": "dossier.rated", "dossier_id": f"A-{tag}", "satisfaction": "satisfied"},
+        common | {"event_type": "payment.succeeded", "payment_id": f"P-{tag}", "amount_vnd": 30000,
+                  "method": "qr", "gateway": "local_gateway", "dossier_id": f"A-{tag}"},
+        common | {"event_type": "dossier.rated", "dossier_id": "079204001234", "satisfaction": "neutral"},
+        common | {"event_type": "payment.succeeded", "payment_id": f"P0-{tag}", "amount_vnd": 0,
+                  "method": "qr", "gateway": "local_gateway"},
+    ]  # fmt: skip
+
+
+def published_with(bootstrap: str, tag: str) -> list[bytes]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000)
+    consumer.assign(
+        [TopicPartition(t, p) for t in (DOSSIER_TOPIC, PAYMENT_TOPIC) for p in range(4)]
+    )
+    consumer.seek_to_beginning()
+    values = [m.value for m in consumer if tag.encode() in m.value]
+    consumer.close()
+    return values
+
+
+def test_publish_mixed_file(tmp_path: Path, kafka_bootstrap: str) -> None:
+    tag = uuid.uuid4().hex[:10]
+    lines = [orjson.dumps(e).decode() for e in events(tag)]
+    source = tmp_path / "mixed.jsonl"
+    source.write_text("\n".join([lines[0], "not json", lines[1], lines[2], lines[3]]) + "\n")
+    env = {"DXPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap}
+
+    dry = run_cli("publish", str(source), "--dry-run", env=env)
+    assert dry.returncode == 1
+    assert published_with(kafka_bootstrap, tag) == []
+
+    result = run_cli("publish", str(source), "--rejects", str(tmp_path / "bad.jsonl"), env=env)
+    assert result.returncode == 1, result.stderr
+    summary = " ".join(result.stderr.split())
+    assert "published │ 2" in summary and "rejected │ 3" in summary
+
+    rejects = [orjson.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
+    assert [(r["line"], [e["field"] for e in r["errors"]]) for r in rejects] == [
+        (2, ["$"]),
+        (4, ["dossier_id"]),
+        (5, ["amount_vnd"]),
+    ]
+    assert "raw citizen ID" in rejects[1]["errors"][0]["reason"]
+    assert rejects[1]["raw"] == lines[2]
+
+    values = published_with(kafka_bootstrap, tag)
+    assert len(values) == 2
+    assert {validate_event(v).event_type for v in values} == {"dossier.rated", "payment.succeeded"}
+
+    # Publishing the same file again re-sends the same event ids: downstream counts once.
+    assert run_cli("publish", str(source), env=env).returncode == 1
+    again = published_with(kafka_bootstrap, tag)
+    assert len(again) == 4
+    assert {orjson.loads(v)["event_id"] for v in again} == {
+        orjson.loads(v)["event_id"] for v in values
+    }
+
+
+def test_clean_csv_exits_zero_and_leaves_no_rejects(tmp_path: Path, kafka_bootstrap: str) -> None:
+    tag = uuid.uuid4().hex[:10]
+    source = tmp_path / "ok.csv"
+    source.write_text(
+        "event_type,occurred_at,agency_code,locality_code,schema_version,dossier_id,satisfaction\n"
+        f"dossier.rated,2026-11-20T09:15:00+07:00,HN.MC,27,1,C1-{tag},satisfied\n"
+        f"dossier.rated,2026-11-20T09:15:00Z,HN.MC,01,1,C2-{tag},dissatisfied\n"
+    )
+    result = run_cli("publish", str(source), env={"DXPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap})
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "ok.csv.rejects.jsonl").exists()
+    assert len(published_with(kafka_bootstrap, tag)) == 2
+
+
+def test_unreachable_broker_is_one_clear_line(tmp_path: Path) -> None:
+    source = tmp_path / "x.jsonl"
+    source.write_text(orjson.dumps(events("u")[0]).decode() + "\n")
+    result = run_cli("publish", str(source), env={"DXPULSE_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert result.returncode == 4
+    assert "no Kafka broker at 127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
