@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def publish(
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="FILE") from None
     elif file_format in ("jsonl", "csv"):
-        fmt = file_format  # type: ignore[assignment]
+        fmt = file_format
     else:
         raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
 
@@ -104,10 +105,8 @@ def publish(
                 producer.send(record.event)
         if producer is not None:
             progress.update(task, description="flushing")
-            try:
+            with contextlib.suppress(DeliveryError):  # failures were collected by on_delivery
                 producer.close(timeout=120)
-            except DeliveryError:  # failures were collected by on_delivery
-                pass
         for delivery in failed:
             counts["failed"] += 1
             source = line_of[delivery.event_id]

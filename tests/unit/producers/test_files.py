@@ -42,9 +42,9 @@ def test_jsonl_good_bad_and_blank_lines(tmp_path: Path) -> None:
 
 
 def test_missing_event_id_is_derived_from_the_line(tmp_path: Path) -> None:
-    first = list(read_events(jsonl(tmp_path, RATED)))[0]
-    again = list(read_events(jsonl(tmp_path, RATED)))[0]
-    other = list(read_events(jsonl(tmp_path, RATED | {"satisfaction": "neutral"})))[0]
+    first = next(iter(read_events(jsonl(tmp_path, RATED))))
+    again = next(iter(read_events(jsonl(tmp_path, RATED))))
+    other = next(iter(read_events(jsonl(tmp_path, RATED | {"satisfaction": "neutral"}))))
     assert first.derived_event_id
     assert first.event is not None and again.event is not None and other.event is not None
     assert first.event.event_id == again.event.event_id != other.event.event_id
@@ -52,7 +52,7 @@ def test_missing_event_id_is_derived_from_the_line(tmp_path: Path) -> None:
 
 def test_given_event_id_is_kept(tmp_path: Path) -> None:
     event_id = "0b3c7a1e-5d2f-4c8e-9a61-2f0e8d4b7c19"
-    record = list(read_events(jsonl(tmp_path, RATED | {"event_id": event_id})))[0]
+    record = next(iter(read_events(jsonl(tmp_path, RATED | {"event_id": event_id}))))
     assert record.event is not None and record.event.event_id == event_id
     assert not record.derived_event_id
 
@@ -101,5 +101,5 @@ def test_detect_format(name: str, fmt: str) -> None:
 
 
 def test_unknown_extension_is_refused() -> None:
-    with pytest.raises(ValueError, match="use .jsonl or .csv"):
+    with pytest.raises(ValueError, match=r"use \.jsonl or \.csv"):
         detect_format(Path("events.txt"))
