@@ -50,6 +50,17 @@ log = logging.getLogger(__name__)
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9][a-z0-9_]*)\.sql$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 LEDGER_TABLE = "schema_migrations"
+#: Default of DXPULSE_RAW_RETENTION_DAYS: how long raw events and windows are kept.
+DEFAULT_RAW_RETENTION_DAYS = 730
+#: Tables whose TTL follows the retention setting, with the column the TTL counts from.
+RETENTION_TABLES = {
+    "dossier_events": "toDateTime(occurred_at)",
+    "invoice_events": "toDateTime(occurred_at)",
+    "payment_events": "toDateTime(occurred_at)",
+    "dossier_lifecycle": "toDateTime(received_at)",
+    "dead_letters": "toDateTime(first_seen_at)",
+    "window_1m": "window_start",
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class MigrationReport:
     applied: list[Migration] = field(default_factory=list)
     already_applied: list[Migration] = field(default_factory=list)
     dry_run: bool = False
+    retention_changed: list[str] = field(default_factory=list)
 
 
 def discover(directory: Path | None = None) -> list[Migration]:
@@ -105,13 +117,17 @@ def discover(directory: Path | None = None) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def render(text: str, *, database: str) -> str:
-    """Substitute ``{{database}}``; any other ``{{placeholder}}`` is an error."""
+def render(text: str, **variables: object) -> str:
+    """Substitute ``{{name}}`` placeholders from ``variables``; an unknown one is an error.
+
+    Migrations use ``{{database}}`` and ``{{raw_retention_days}}``.
+    """
 
     def substitute(match: re.Match[str]) -> str:
-        if match.group(1) != "database":
-            raise MigrationError(f"unknown placeholder {{{{{match.group(1)}}}}}")
-        return database
+        name = match.group(1)
+        if name not in variables:
+            raise MigrationError(f"unknown placeholder {{{{{name}}}}}")
+        return str(variables[name])
 
     return _PLACEHOLDER.sub(substitute, text)
 
@@ -182,11 +198,18 @@ class Migrator:
         client: Client,
         *,
         database: str,
+        raw_retention_days: int = DEFAULT_RAW_RETENTION_DAYS,
         migrations: Sequence[Migration] | None = None,
     ) -> None:
         self.client = client
         self.database = database
+        self.raw_retention_days = raw_retention_days
         self.migrations = list(migrations) if migrations is not None else discover()
+
+    @property
+    def variables(self) -> dict[str, object]:
+        """Values of the ``{{placeholders}}`` in migration files."""
+        return {"database": self.database, "raw_retention_days": self.raw_retention_days}
 
     def applied(self) -> dict[int, tuple[str, str]]:
         """Ledger contents: version -> (name, checksum). Empty before the first migration."""
@@ -233,11 +256,36 @@ class Migrator:
             if not dry_run:
                 self._apply(migration)
             report.applied.append(migration)
+        if not dry_run:
+            report.retention_changed = self.sync_retention()
         return report
+
+    def sync_retention(self) -> list[str]:
+        """Make the TTL of the retention tables match ``raw_retention_days``; return the changed ones.
+
+        Tables created by an earlier migrate with another retention get
+        ``ALTER TABLE ... MODIFY TTL``; unchanged tables are left alone (no part rewrite).
+        """
+        rows = self.client.query(
+            "SELECT name, engine_full FROM system.tables WHERE database = {db:String}",
+            parameters={"db": self.database},
+        ).result_rows
+        engines = {str(name): str(engine) for name, engine in rows}
+        wanted = f"toIntervalDay({self.raw_retention_days})"
+        changed: list[str] = []
+        for table, column in RETENTION_TABLES.items():
+            engine = engines.get(table)
+            if engine is None or wanted in engine.replace(" ", ""):
+                continue
+            self.client.command(
+                f"ALTER TABLE `{self.database}`.`{table}` MODIFY TTL {column} + {wanted}"
+            )
+            changed.append(table)
+        return changed
 
     def _apply(self, migration: Migration) -> None:
         started = time.monotonic()
-        statements = split_statements(render(migration.text, database=self.database))
+        statements = split_statements(render(migration.text, **self.variables))
         log.info("applying %s (%d statements)", migration.filename, len(statements))
         for number, statement in enumerate(statements, start=1):
             try:

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     database: str = Field(
         default="dx", description="ClickHouse database that holds dxpulse's tables."
     )
+    raw_retention_days: int = Field(
+        default=730,
+        ge=1,
+        description="Days raw events, dead letters and 1-minute windows are kept (ClickHouse TTL).",
+    )
+    window_grace_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="A 1-minute window is final this long after it ends; later events count as late.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
 
     @field_validator("home", "cache_dir", "kafka_home")

@@ -31,10 +31,17 @@ def migrate(
     settings = settings_of(ctx)
     client = connect(settings)
     try:
-        report = Migrator(client, database=settings.database).migrate(dry_run=dry_run)
+        report = Migrator(
+            client, database=settings.database, raw_retention_days=settings.raw_retention_days
+        ).migrate(dry_run=dry_run)
     finally:
         client.close()
     target = f"{settings.clickhouse_url_redacted} database {settings.database}"
+    if report.retention_changed:
+        console.print(
+            f"Retention set to {settings.raw_retention_days} days on: "
+            + ", ".join(report.retention_changed)
+        )
     if not report.applied:
         console.print(
             f"Schema up to date: {len(report.already_applied)} migrations applied on {target}"

@@ -48,6 +48,12 @@ def test_render_rejects_unknown_placeholder() -> None:
         render("SELECT {{tabel}}", database="dx")
 
 
+def test_render_other_variables() -> None:
+    assert render("TTL x + toIntervalDay({{raw_retention_days}})", raw_retention_days=30) == (
+        "TTL x + toIntervalDay(30)"
+    )
+
+
 def test_render_leaves_clickhouse_query_parameters_alone() -> None:
     assert render("SELECT {x:UInt8}", database="dx") == "SELECT {x:UInt8}"
 
