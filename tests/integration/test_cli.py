@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dxpulse.migrations import discover
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -23,10 +24,10 @@ def test_migrate_then_sql_on_a_chdb_path(tmp_path: Path, folder: str) -> None:
     assert again.returncode == 0 and "Schema up to date" in again.stdout
 
     result = run_cli(
-        "sql", "SELECT version, name FROM schema_migrations", "--format", "json", env=env
+        "sql", "SELECT version, name FROM schema_migrations ORDER BY version", "-f", "json", env=env
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)[0] == {"version": 1, "name": "database"}
+    assert json.loads(result.stdout) == [{"version": m.version, "name": m.name} for m in discover()]
 
 
 def test_default_path_is_under_the_working_directory(tmp_path: Path) -> None:
