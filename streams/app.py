@@ -1,0 +1,110 @@
+"""The Faust application: one agent per source topic.
+
+Example::
+
+    from dxpulse import Settings
+    from dxpulse.streams.app import create_app
+
+    app = create_app(Settings())
+    # run it with dxpulse.streams.worker.run_worker(app, ...) or `dxpulse worker`
+
+Each agent reads its topic in batches, validates every message with the contract models,
+and produces either a normalised row to the family's internal topic or a dead letter to
+``dx.deadletter.v1``. Agents keep no state of their own: de-duplication, the dossier
+lifecycle join and the window aggregates are computed by the sink from what ClickHouse
+holds exactly once, so a crash or a rebalance can only cause replays, which change
+nothing. Delivery is at-least-once: Faust flushes the producer before it commits source
+offsets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import faust
+
+from dxpulse.settings import Settings
+from dxpulse.streams.processor import process
+from dxpulse.streams.topics import DEAD_LETTER_TOPIC, PARTITIONS, ROW_TOPICS, SOURCE_TOPICS
+
+__all__ = ["APP_ID", "STORES", "create_app"]
+
+log = logging.getLogger(__name__)
+
+#: Faust application id = the workers' Kafka consumer group.
+APP_ID = "dxpulse-worker"
+#: Table stores the worker accepts (``--store``).
+STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    app_id: str = APP_ID,
+    store: str = "memory",
+    batch_size: int = 2000,
+    batch_within_s: float = 0.5,
+    session_timeout_s: float = 10.0,
+) -> faust.App:
+    """Build the Faust app for ``settings.kafka_bootstrap``.
+
+    Args:
+        app_id: consumer group and prefix of Faust's own topics.
+        store: ``memory`` or ``rocksdb`` (needs the ``rocksdict`` package) for Faust tables.
+        batch_size / batch_within_s: an agent handles up to ``batch_size`` messages, or what
+            arrived within ``batch_within_s``, per step.
+        session_timeout_s: how soon a dead worker's partitions move to the others.
+    """
+    if store not in STORES:
+        raise ValueError(f"store must be one of {sorted(STORES)}, got {store!r}")
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=STORES[store],
+        datadir=str(settings.home / "faust"),
+        topic_partitions=PARTITIONS,
+        topic_replication_factor=1,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee="at_least_once",
+        broker_session_timeout=session_timeout_s,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        producer_linger_ms=5,
+        web_enabled=False,
+    )
+    outputs = {
+        name: app.topic(name, partitions=PARTITIONS, key_type=bytes, value_type=bytes)
+        for name in (*ROW_TOPICS.values(), DEAD_LETTER_TOPIC)
+    }
+    for source in SOURCE_TOPICS:
+        channel = app.topic(source, partitions=PARTITIONS, key_type=bytes, value_type=bytes)
+        family = source.split(".")[1]
+        app.agent(channel, name=f"dxpulse.process_{family}")(
+            _agent(outputs, batch_size, batch_within_s)
+        )
+    return app
+
+
+def _agent(
+    outputs: dict[str, Any], batch_size: int, within: float
+) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    async def agent(stream: Any) -> None:
+        async for events in stream.take_events(batch_size, within=within):
+            for event in events:
+                message = event.message
+                out = process(
+                    message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    timestamp_ms=int(message.timestamp * 1000),
+                    key=message.key,
+                    value=message.value,
+                )
+                await outputs[out.topic].send(key=out.key, value=out.value)
+
+    return agent

@@ -1,0 +1,244 @@
+"""The ClickHouse sink: the one writer of dxpulse's tables.
+
+It consumes the internal row topics and the dead-letter topic as consumer group
+``<app_id>-sink`` and, per poll:
+
+1. inserts the rows of each table as one ``JSONEachRow`` insert (thousands of rows);
+2. recomputes the 1-minute windows and hourly roll-ups the rows touched (including
+   completions whose ``dossier.received`` just arrived) from the de-duplicated tables;
+3. commits the consumed offsets.
+
+A crash between 1 and 3 replays the batch: the raw tables de-duplicate it and the
+windows are recomputed as absolute values, so results stay exact (at-least-once delivery,
+idempotent writes). When ClickHouse fails, the sink keeps the batch, pauses its
+partitions (nothing more is read into memory), retries with exponential backoff and
+resumes when ClickHouse is back; the workers keep processing into Kafka meanwhile.
+
+Example::
+
+    sink = ClickHouseSink(client, settings)
+    sink.run(stop_event)          # until stop_event is set; or sink.run_once()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from dxpulse.clickhouse import Client
+from dxpulse.settings import Settings
+from dxpulse.streams.deadletter import dead_letter_row
+from dxpulse.streams.health import HealthSampler
+from dxpulse.streams.topics import DEAD_LETTER_TOPIC, TABLE_OF_TOPIC
+from dxpulse.streams.windows import Span, coalesce_spans, rollup_sql, window_sql
+
+__all__ = ["BatchStats", "ClickHouseSink"]
+
+log = logging.getLogger(__name__)
+
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@dataclass
+class BatchStats:
+    """What one batch wrote, for logs and pipeline health."""
+
+    rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    spans: int = 0
+    late: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    dead_letters: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    newest: dict[tuple[str, int], datetime] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text + "000", _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+class ClickHouseSink:
+    """Write the pipeline's rows and dead letters to ClickHouse, exactly once in effect.
+
+    Args:
+        client: the ClickHouse client (the sink owns it while running).
+        settings: bootstrap address, database, grace period.
+        group_id: Kafka consumer group of the sink.
+        worker_group: consumer group of the stream workers (for lag in pipeline health).
+        max_batch: most messages per poll.
+        health_interval_s: how often to sample pipeline health.
+        retry_max_s: longest pause between ClickHouse retries.
+        insert_hook: called before each batch is written (tests use it to inject failures).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        *,
+        group_id: str = "dxpulse-sink",
+        worker_group: str = "dxpulse-worker",
+        max_batch: int = 20_000,
+        health_interval_s: float = 5.0,
+        retry_max_s: float = 10.0,
+        insert_hook: Callable[[], None] | None = None,
+    ) -> None:
+        from kafka import KafkaConsumer
+
+        self.client = client
+        self.settings = settings
+        self.database = settings.database
+        self.max_batch = max_batch
+        self.retry_max_s = retry_max_s
+        self.insert_hook = insert_hook
+        self.consumer = KafkaConsumer(
+            *TABLE_OF_TOPIC,
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=group_id,
+            client_id="dxpulse-sink",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_batch,
+            max_poll_interval_ms=600_000,
+            session_timeout_ms=30_000,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        self.health = HealthSampler(
+            client,
+            settings,
+            consumer=self.consumer,
+            worker_group=worker_group,
+            interval_s=health_interval_s,
+        )
+        self.written = 0
+        self.failures = 0
+
+    # Public ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume and write until ``stop`` is set; then commit and close."""
+        log.info("sink started (database %s)", self.database)
+        try:
+            while not stop.is_set():
+                self.run_once(stop=stop)
+        finally:
+            self.close()
+
+    def run_once(self, *, timeout_ms: int = 500, stop: threading.Event | None = None) -> int:
+        """One poll -> write -> commit cycle; returns the number of messages written."""
+        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
+        messages = [m for batch in polled.values() for m in batch]
+        if messages:
+            stats = self._write_with_retry(messages, stop)
+            if stats is None:  # stopped while ClickHouse was down: do not commit
+                return 0
+            self.consumer.commit()
+            self.written += len(messages)
+            self.health.record(stats)
+        self.health.maybe_sample()
+        return len(messages)
+
+    def close(self) -> None:
+        try:
+            self.health.sample()
+        except ClickHouseError as exc:
+            log.warning("final health sample failed: %s", exc)
+        self.consumer.close()
+
+    # Writing ----------------------------------------------------------------------------
+
+    def _write_with_retry(
+        self, messages: list[Any], stop: threading.Event | None
+    ) -> BatchStats | None:
+        delay = 0.5
+        while True:
+            try:
+                if self.insert_hook is not None:
+                    self.insert_hook()
+                return self.write(messages)
+            except ClickHouseError as exc:
+                self.failures += 1
+                log.warning("ClickHouse write failed (%s); retrying in %.1f s", exc, delay)
+                assignment = self.consumer.assignment()
+                self.consumer.pause(*assignment)
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline:
+                    if stop is not None and stop.is_set():
+                        self.consumer.resume(*assignment)
+                        return None
+                    self.consumer.poll(timeout_ms=100)  # keeps group membership; paused: no data
+                self.consumer.resume(*assignment)
+                delay = min(delay * 2, self.retry_max_s)
+
+    def write(self, messages: list[Any]) -> BatchStats:
+        """Insert ``messages`` and recompute the windows they touch."""
+        stats = BatchStats()
+        by_table: dict[str, list[bytes]] = defaultdict(list)
+        points: set[tuple[str, datetime]] = set()
+        received_ids: list[str] = []
+        grace = timedelta(seconds=60 + self.settings.window_grace_seconds)
+        for message in messages:
+            table = TABLE_OF_TOPIC[message.topic]
+            if message.topic == DEAD_LETTER_TOPIC:
+                row = dead_letter_row(message.value)
+                by_table[table].append(orjson.dumps(row))
+                source = (row["source_topic"], row["source_partition"])
+                stats.dead_letters[source] += 1
+                continue
+            by_table[table].append(message.value)
+            row = orjson.loads(message.value)
+            occurred = _parse_time(row["occurred_at"])
+            minute = occurred.replace(second=0, microsecond=0)
+            points.add((row["locality_code"], minute))
+            source = (row["source_topic"], row["source_partition"])
+            if _parse_time(row["published_at"]) > minute + grace:
+                stats.late[source] += 1
+            if source not in stats.newest or occurred > stats.newest[source]:
+                stats.newest[source] = occurred
+            if row["event_type"] == "dossier.received":
+                received_ids.append(row["dossier_id"])
+        for table, rows in by_table.items():
+            self.client.raw_insert(
+                f"{self.database}.{table}",
+                None,
+                b"\n".join(rows),
+                fmt="JSONEachRow",
+            )
+            stats.rows[table] += len(rows)
+        if received_ids:
+            points |= self._completions_of(received_ids)
+        if points:
+            spans = coalesce_spans(points)
+            stats.spans = len(spans)
+            version = time.time_ns()
+            grace_s = self.settings.window_grace_seconds
+            for chunk in _chunks(spans, 200):
+                self.client.command(
+                    window_sql(self.database, chunk, version=version, grace_seconds=grace_s)
+                )
+                self.client.command(rollup_sql(self.database, chunk, version=version))
+        return stats
+
+    def _completions_of(self, dossier_ids: list[str]) -> set[tuple[str, datetime]]:
+        """Windows of completions that were waiting for these dossiers' received events."""
+        result = self.client.query(
+            f"SELECT DISTINCT locality_code, toStartOfMinute(occurred_at) "
+            f"FROM {self.database}.dossier_events "
+            "WHERE event_type = 'dossier.completed' AND dossier_id IN {ids:Array(String)}",
+            parameters={"ids": dossier_ids},
+        )
+        return {(str(loc), minute.replace(tzinfo=UTC)) for loc, minute in result.result_rows}
+
+
+def _chunks(items: list[Span], size: int) -> list[list[Span]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
