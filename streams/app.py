@@ -105,6 +105,7 @@ def _agent(
                     key=message.key,
                     value=message.value,
                 )
-                await outputs[out.topic].send(key=out.key, value=out.value)
+                # Buffered; Faust flushes the producer before it commits source offsets.
+                outputs[out.topic].send_soon(key=out.key, value=out.value)
 
     return agent

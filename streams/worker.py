@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dxpulse.clickhouse import connect
+from dxpulse.query_endpoint import QueryEndpoint
 from dxpulse.settings import Settings
 from dxpulse.streams.app import APP_ID, create_app
 from dxpulse.streams.sink import ClickHouseSink
@@ -80,11 +81,16 @@ def run_worker(
         log.info("created topics %s", ", ".join(created))
     app = create_app(settings, store=store)
     sink_thread = SinkThread(settings).start() if sink else None
+    endpoint = (
+        QueryEndpoint(settings).start() if sink_thread is not None and settings.embedded else None
+    )
     if on_started is not None:
         app.on_startup_finished = on_started
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, override_logging=False)
     try:
         worker.execute_from_commandline()
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         if sink_thread is not None:
             sink_thread.stop()

@@ -129,3 +129,19 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture
+def fresh_kafka(tmp_path: Path, kafka_broker: LocalKafka) -> Iterator[LocalKafka]:
+    """A broker of this test's own (empty topics, no consumer groups); jars from the session's."""
+    broker = LocalKafka(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=tmp_path / "kafka",
+        runtime=kafka_broker.runtime,
+    )
+    broker.start(timeout_s=120)
+    try:
+        yield broker
+    finally:
+        broker.stop()

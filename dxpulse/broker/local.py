@@ -36,7 +36,7 @@ from dxpulse.broker.runtime import KafkaRuntime
 from dxpulse.errors import BrokerStartError, ConfigurationError
 from dxpulse.settings import Settings
 
-__all__ = ["BrokerStatus", "LocalKafka"]
+__all__ = ["BrokerStatus", "LocalKafka", "is_loopback"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class LocalKafka:
         num_partitions: int = 4,
         heap: str = "1g",
     ) -> None:
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise ConfigurationError(
                 f"DXPULSE_KAFKA_BOOTSTRAP host {host!r}: the local broker listens on loopback "
                 "only (127.0.0.1, ::1 or localhost); use the compose stack for anything else"
@@ -313,7 +313,8 @@ def _kafka_uuid() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
-from dxpulse.cli import db, kafka, publish, schema
+from dxpulse.cli import db, kafka, publish, schema, simulate, up, worker
 from dxpulse.errors import ConfigurationError, DxpulseError
 from dxpulse.settings import Settings
 
@@ -34,7 +34,10 @@ app.add_typer(kafka.app, name="kafka")
 app.add_typer(schema.app, name="schema")
 app.command()(db.migrate)
 app.command()(db.sql)
+app.command()(simulate.simulate)
 app.command()(publish.publish)
+app.command()(worker.worker)
+app.command()(up.up)
 
 err_console = Console(stderr=True)
 

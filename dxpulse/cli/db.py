@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -10,8 +13,11 @@ from rich.table import Table
 
 from dxpulse.cli.context import settings_of
 from dxpulse.cli.output import OutputFormat, to_csv, to_json, to_table
-from dxpulse.clickhouse import connect, returns_rows, translate_error
+from dxpulse.clickhouse import connect, embedded_lock_holder, returns_rows, translate_error
+from dxpulse.errors import QueryError
 from dxpulse.migrations import Migrator
+from dxpulse.query_endpoint import QueryResult, query_owner
+from dxpulse.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -76,6 +82,10 @@ def sql(
     text = sys.stdin.read() if query == "-" else query
     if not text.strip():
         raise typer.BadParameter("the query is empty", param_hint="QUERY")
+    owner = _ask_owner(settings, text)
+    if owner is not None:
+        _print_rows(owner.columns, owner.rows, output)
+        return
     client = connect(settings)
     try:
         exists = client.query(
@@ -93,8 +103,24 @@ def sql(
         raise translate_error(exc, settings) from exc
     finally:
         client.close()
-    columns = list(result.column_names)
-    rows = result.result_rows
+    _print_rows(list(result.column_names), result.result_rows, output)
+
+
+def _ask_owner(settings: Settings, text: str) -> QueryResult | None:
+    """When a running pipeline owns the embedded database, ask it (read-only) instead."""
+    path = settings.chdb_path
+    holder = embedded_lock_holder(path) if path is not None else None
+    if path is None or holder is None or holder == os.getpid():
+        return None
+    if not returns_rows(text):
+        raise QueryError(
+            f"the embedded database {path} is owned by a running pipeline (pid {holder}), "
+            "which answers read-only queries only; stop it (Ctrl-C in `dxpulse up`) to change data"
+        )
+    return query_owner(settings, text)
+
+
+def _print_rows(columns: list[str], rows: Sequence[Sequence[Any]], output: OutputFormat) -> None:
     if output is OutputFormat.csv:
         sys.stdout.write(to_csv(columns, rows))
     elif output is OutputFormat.json:

@@ -41,26 +41,17 @@ class Locality:
         return self.valid_to is None
 
 
-@dataclass(frozen=True)
 class LocalityReference:
     """The current 34 units and every former code, with the successor mapping."""
 
-    rows: tuple[Locality, ...]
-
-    @property
-    def current(self) -> dict[str, Locality]:
-        """Current units by code (34)."""
-        return {r.code: r for r in self.rows if r.is_current}
-
-    @property
-    def former(self) -> dict[str, Locality]:
-        """Pre-2025 units by code (63)."""
-        return {r.code: r for r in self.rows if not r.is_current}
-
-    @property
-    def known_codes(self) -> frozenset[str]:
-        """Every code an event may carry: current or pre-2025."""
-        return frozenset(r.code for r in self.rows)
+    def __init__(self, rows: tuple[Locality, ...]) -> None:
+        self.rows = rows
+        #: Current units by code (34).
+        self.current: dict[str, Locality] = {r.code: r for r in rows if r.is_current}
+        #: Pre-2025 units by code (63).
+        self.former: dict[str, Locality] = {r.code: r for r in rows if not r.is_current}
+        #: Every code an event may carry: current or pre-2025.
+        self.known_codes: frozenset[str] = frozenset(r.code for r in rows)
 
     def successor(self, code: str) -> str:
         """The current code for ``code``: itself if current, else its successor.

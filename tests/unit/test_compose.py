@@ -459,10 +459,8 @@ def test_datasource_reaches_clickhouse_as_the_grafana_user() -> None:
     "service",
     [
         "migrate",
-        pytest.param(
-            "simulator", marks=pytest.mark.xfail(strict=True, reason="lands with issue 3")
-        ),
-        pytest.param("worker", marks=pytest.mark.xfail(strict=True, reason="lands with issue 4")),
+        "simulator",
+        "worker",
     ],
 )
 def test_app_command_is_a_dxpulse_command(service: str) -> None:

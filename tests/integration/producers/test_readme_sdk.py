@@ -22,7 +22,10 @@ def readme_sdk_example() -> str:
 
 
 def test_readme_sdk_example_publishes(
-    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DXPULSE_KAFKA_BOOTSTRAP", kafka_bootstrap)
     monkeypatch.setenv("AGENCY_PSEUDONYM_KEY", "a-test-key-of-enough-length")
