@@ -15,10 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install dxpulse with its test extras (pinned)
 
-up: $(STAMP) ## Run the main job on the embedded default (local Kafka + chDB)
-	$(BIN)/dxpulse kafka start
-	$(BIN)/dxpulse migrate
-	$(BIN)/dxpulse sql "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+up: $(STAMP) ## Run the main job on the embedded default (local Kafka + chDB), live view; Ctrl-C stops
+	$(BIN)/dxpulse up $(UP_ARGS)
 
 test: $(STAMP) lint ## Lint, type-check and run every test (starts a real Kafka broker)
 	$(BIN)/python -m pytest

@@ -59,11 +59,13 @@ def create_app(
     """
     if store not in STORES:
         raise ValueError(f"store must be one of {sorted(STORES)}, got {store!r}")
+    datadir = settings.home / "faust"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=STORES[store],
-        datadir=str(settings.home / "faust"),
+        datadir=str(datadir),
         topic_partitions=PARTITIONS,
         topic_replication_factor=1,
         key_serializer="raw",
