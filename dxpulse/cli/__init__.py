@@ -37,6 +37,7 @@ app.command()(db.sql)
 app.command()(simulate.simulate)
 app.command()(publish.publish)
 app.command()(worker.worker)
+app.command()(worker.sink)
 app.command()(up.up)
 
 err_console = Console(stderr=True)

@@ -1,6 +1,9 @@
-"""``dxpulse worker``: run the stream processors (and the ClickHouse sink)."""
+"""``dxpulse worker`` and ``dxpulse sink``: the stream processors and the ClickHouse writer."""
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import typer
 
@@ -27,3 +30,31 @@ def worker(
     settings = settings_of(ctx)
     require_kafka(settings.kafka_bootstrap)
     run_worker(settings, store=store, sink=sink, loglevel=settings.log_level)
+
+
+def sink(ctx: typer.Context) -> None:
+    """Run only the ClickHouse sink: the one writer of dxpulse's tables (run exactly one).
+
+    Use it beside workers started with --no-sink (for example one sink container and
+    several worker containers). SIGTERM or Ctrl-C finishes the batch, commits and exits.
+    """
+    from dxpulse.query_endpoint import QueryEndpoint
+    from dxpulse.streams.topics import ensure_topics
+    from dxpulse.streams.worker import SinkThread
+
+    settings = settings_of(ctx)
+    require_kafka(settings.kafka_bootstrap)
+    ensure_topics(settings.kafka_bootstrap)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    thread = SinkThread(settings).start()
+    endpoint = QueryEndpoint(settings).start() if settings.embedded else None
+    try:
+        while not stop.wait(1.0):
+            if not thread.alive:
+                raise typer.Exit(1)
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+        thread.stop()

@@ -31,9 +31,9 @@ OFFICIAL_IMAGES = {
     "clickhouse": "clickhouse/clickhouse-server",
     "grafana": "grafana/grafana",
 }
-APP_SERVICES = ("migrate", "worker", "simulator")
+APP_SERVICES = ("migrate", "sink", "worker", "simulator")
 # One-shot (migrate) or without a probe yet (worker, simulator).
-WITHOUT_HEALTHCHECK = {"migrate", "worker", "simulator"}
+WITHOUT_HEALTHCHECK = {"migrate", "sink", "worker", "simulator"}
 CONDITIONS = {"service_healthy", "service_completed_successfully"}
 CLICKHOUSE_PORTS = {"http": 8123, "native": 9000}
 PLUGIN_ID = "grafana-clickhouse-datasource"
@@ -308,13 +308,13 @@ def test_clickhouse_url_is_the_clickhouse_service_http_port() -> None:
         assert url.port == CLICKHOUSE_PORTS["http"], f"{service}: port {url.port}, expected 8123"
         assert url.hostname in depends_on(service), f"{service}: does not wait for {url.hostname}"
         checked.append(service)
-    assert {"migrate", "worker"} <= set(checked), f"only {checked} point at ClickHouse"
+    assert {"migrate", "sink"} <= set(checked), f"only {checked} point at ClickHouse"
 
 
 # ClickHouse users ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service", ["migrate", "worker"])
+@pytest.mark.parametrize("service", ["migrate", "sink"])
 def test_app_clickhouse_user_is_defined_and_shares_its_password_variable(service: str) -> None:
     name = env(service)["DXPULSE_CLICKHOUSE_USER"]
     user = ch_user(name)
@@ -461,6 +461,7 @@ def test_datasource_reaches_clickhouse_as_the_grafana_user() -> None:
         "migrate",
         "simulator",
         "worker",
+        "sink",
     ],
 )
 def test_app_command_is_a_dxpulse_command(service: str) -> None:

@@ -8,6 +8,10 @@ legacy province codes and invalid messages, computes the expected view rows itse
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,4 +220,31 @@ def test_rebalance_when_a_worker_dies(tmp_path: Path, fresh_kafka: LocalKafka) -
         wait_caught_up(fresh_kafka.bootstrap)
     finally:
         assert owner.stop() == 0, owner.tail()
+    assert_views_match(env, truth)
+
+
+def test_separate_sink_process_and_stateless_workers(
+    tmp_path: Path, fresh_kafka: LocalKafka
+) -> None:
+    """The compose layout: one `dxpulse sink`, workers with --no-sink."""
+    env = env_for(tmp_path, fresh_kafka)
+    migrate(env)
+    messages = scenario(seed=14, messages=1500)
+    truth = ground_truth(messages, successor_map())
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DXPULSE_")} | env
+    with (tmp_path / "sink.log").open("ab") as log:
+        sink = subprocess.Popen(
+            [sys.executable, "-m", "dxpulse", "sink"],
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    worker = WorkerProcess(env, tmp_path / "worker.log", sink=False).start()
+    try:
+        publish(fresh_kafka.bootstrap, messages)
+        wait_caught_up(fresh_kafka.bootstrap)
+    finally:
+        assert worker.stop() == 0, worker.tail()
+        sink.send_signal(signal.SIGTERM)
+        assert sink.wait(60) == 0, (tmp_path / "sink.log").read_text()[-3000:]
     assert_views_match(env, truth)
