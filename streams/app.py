@@ -19,12 +19,14 @@ offsets.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import faust
 
+from dxpulse.errors import ConfigurationError
 from dxpulse.settings import Settings
 from dxpulse.streams.processor import process
 from dxpulse.streams.topics import DEAD_LETTER_TOPIC, PARTITIONS, ROW_TOPICS, SOURCE_TOPICS
@@ -53,12 +55,18 @@ def create_app(
     Args:
         app_id: consumer group and prefix of Faust's own topics.
         store: ``memory`` or ``rocksdb`` (needs the ``rocksdict`` package) for Faust tables.
+            The agents keep no table state today (everything stateful lives in ClickHouse),
+            so the store matters only for tables added later.
         batch_size / batch_within_s: an agent handles up to ``batch_size`` messages, or what
             arrived within ``batch_within_s``, per step.
         session_timeout_s: how soon a dead worker's partitions move to the others.
     """
     if store not in STORES:
-        raise ValueError(f"store must be one of {sorted(STORES)}, got {store!r}")
+        raise ConfigurationError(f"--store must be one of {sorted(STORES)}, got {store!r}")
+    if store == "rocksdb" and importlib.util.find_spec("rocksdict") is None:
+        raise ConfigurationError(
+            "the rocksdb store needs the rocksdict package: pip install 'dxpulse[rocksdb]'"
+        )
     datadir = settings.home / "faust"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
