@@ -4,54 +4,65 @@
 -- code; every count is exact (computed from de-duplicated data). Rates are NULL when
 -- their denominator is 0. Each view reads the hourly roll-ups (the offset +07:00 is a
 -- whole number of hours, so every UTC hour lies inside one Vietnamese day).
+-- v_daily_totals sums the roll-ups per day once; every other view selects from it.
+
+-- Every daily sum, per day and province; paid_dossiers_state merges further (months).
+CREATE VIEW IF NOT EXISTS {{database}}.v_daily_totals AS
+SELECT
+    toDate(window_start, 'Asia/Ho_Chi_Minh') AS day,
+    locality_code,
+    sum(received)                 AS received,
+    sum(received_online)          AS received_online,
+    sum(received_full_online)     AS received_full_online,
+    sum(received_fee_required)    AS received_fee_required,
+    sum(completed)                AS completed,
+    sum(completed_on_time)        AS completed_on_time,
+    sum(completed_late)           AS completed_late,
+    sum(completed_on_time_unknown) AS completed_on_time_unknown,
+    sum(completed_digitized)      AS completed_digitized,
+    sum(rated)                    AS rated,
+    sum(rated_dissatisfied)       AS rated_dissatisfied,
+    sum(invoices_issued)          AS invoices_issued,
+    sum(invoices_cancelled)       AS invoices_cancelled,
+    sum(issued_amount_vnd)        AS issued_amount_vnd,
+    sum(issued_vat_vnd)           AS issued_vat_vnd,
+    sum(cancelled_amount_vnd)     AS cancelled_amount_vnd,
+    sum(issued_with_code)         AS issued_with_code,
+    sum(issued_without_code)      AS issued_without_code,
+    sum(issued_cash_register)     AS issued_cash_register,
+    sum(payments_succeeded)       AS payments_succeeded,
+    sum(payments_failed)          AS payments_failed,
+    sum(payments_refunded)        AS payments_refunded,
+    sum(succeeded_amount_vnd)     AS succeeded_amount_vnd,
+    sum(refunded_amount_vnd)      AS refunded_amount_vnd,
+    uniqExactMergeState(r.paid_dossiers) AS paid_dossiers_state,
+    uniqExactMerge(r.paid_dossiers) AS paid_dossiers,
+    sum(events)                   AS events,
+    sum(late_events)              AS late_events
+FROM {{database}}.rollup_1h AS r FINAL
+GROUP BY day, locality_code;
 
 CREATE VIEW IF NOT EXISTS {{database}}.v_dossier_daily AS
-SELECT
-    toDate(window_start, 'Asia/Ho_Chi_Minh') AS day,
-    locality_code,
-    sum(received)              AS received,
-    sum(received_online)       AS received_online,
-    sum(received_full_online)  AS received_full_online,
-    sum(received_fee_required) AS received_fee_required,
-    sum(completed)             AS completed,
-    sum(completed_on_time)     AS completed_on_time,
-    sum(completed_late)        AS completed_late,
-    sum(completed_digitized)   AS completed_digitized,
-    sum(rated)                 AS rated,
-    sum(rated_dissatisfied)    AS rated_dissatisfied
-FROM {{database}}.rollup_1h FINAL
-GROUP BY day, locality_code
-HAVING received + completed + rated > 0;
+SELECT day, locality_code, received, received_online, received_full_online,
+       received_fee_required, completed, completed_on_time, completed_late,
+       completed_digitized, rated, rated_dissatisfied
+FROM {{database}}.v_daily_totals
+WHERE received + completed + rated > 0;
 
 CREATE VIEW IF NOT EXISTS {{database}}.v_invoice_daily AS
-SELECT
-    toDate(window_start, 'Asia/Ho_Chi_Minh') AS day,
-    locality_code,
-    sum(invoices_issued)      AS issued,
-    sum(invoices_cancelled)   AS cancelled,
-    sum(issued_amount_vnd)    AS issued_amount_vnd,
-    sum(issued_vat_vnd)       AS issued_vat_vnd,
-    sum(cancelled_amount_vnd) AS cancelled_amount_vnd,
-    sum(issued_with_code)     AS with_code,
-    sum(issued_without_code)  AS without_code,
-    sum(issued_cash_register) AS cash_register
-FROM {{database}}.rollup_1h FINAL
-GROUP BY day, locality_code
-HAVING issued + cancelled > 0;
+SELECT day, locality_code,
+       invoices_issued AS issued, invoices_cancelled AS cancelled, issued_amount_vnd,
+       issued_vat_vnd, cancelled_amount_vnd, issued_with_code AS with_code,
+       issued_without_code AS without_code, issued_cash_register AS cash_register
+FROM {{database}}.v_daily_totals
+WHERE invoices_issued + invoices_cancelled > 0;
 
 CREATE VIEW IF NOT EXISTS {{database}}.v_payment_daily AS
-SELECT
-    toDate(window_start, 'Asia/Ho_Chi_Minh') AS day,
-    locality_code,
-    sum(payments_succeeded)     AS succeeded,
-    sum(payments_failed)        AS failed,
-    sum(payments_refunded)      AS refunded,
-    sum(succeeded_amount_vnd)   AS succeeded_amount_vnd,
-    sum(refunded_amount_vnd)    AS refunded_amount_vnd,
-    uniqExactMerge(paid_dossiers) AS paid_dossiers
-FROM {{database}}.rollup_1h FINAL
-GROUP BY day, locality_code
-HAVING succeeded + failed + refunded > 0;
+SELECT day, locality_code,
+       payments_succeeded AS succeeded, payments_failed AS failed,
+       payments_refunded AS refunded, succeeded_amount_vnd, refunded_amount_vnd, paid_dossiers
+FROM {{database}}.v_daily_totals
+WHERE payments_succeeded + payments_failed + payments_refunded > 0;
 
 -- Headline indicators per day and province (Decision 766/QĐ-TTg vocabulary):
 -- online_rate         = received_online / received
@@ -80,26 +91,5 @@ SELECT
     d.invoices_issued AS invoices_issued,
     d.issued_amount_vnd AS invoice_amount_vnd,
     d.succeeded_amount_vnd AS payment_amount_vnd
-FROM
-(
-    SELECT
-        toDate(window_start, 'Asia/Ho_Chi_Minh') AS day,
-        locality_code,
-        sum(received) AS received,
-        sum(received_online) AS received_online,
-        sum(received_full_online) AS received_full_online,
-        sum(received_fee_required) AS received_fee_required,
-        sum(completed) AS completed,
-        sum(completed_on_time) AS completed_on_time,
-        sum(completed_late) AS completed_late,
-        sum(completed_digitized) AS completed_digitized,
-        sum(rated) AS rated,
-        sum(rated_dissatisfied) AS rated_dissatisfied,
-        sum(invoices_issued) AS invoices_issued,
-        sum(issued_amount_vnd) AS issued_amount_vnd,
-        sum(succeeded_amount_vnd) AS succeeded_amount_vnd,
-        uniqExactMerge(paid_dossiers) AS paid_dossiers
-    FROM {{database}}.rollup_1h FINAL
-    GROUP BY day, locality_code
-) AS d
+FROM {{database}}.v_daily_totals AS d
 LEFT JOIN {{database}}.v_localities AS l ON l.locality_code = d.locality_code;

@@ -17,7 +17,7 @@ CREATE VIEW IF NOT EXISTS {{database}}.v_service_index_monthly AS
 WITH monthly AS
 (
     SELECT
-        toStartOfMonth(toDate(window_start, 'Asia/Ho_Chi_Minh')) AS month,
+        toStartOfMonth(day) AS month,
         locality_code,
         sum(received) AS received,
         sum(received_online) AS received_online,
@@ -29,9 +29,10 @@ WITH monthly AS
         sum(completed_digitized) AS completed_digitized,
         sum(rated) AS rated,
         sum(rated_dissatisfied) AS rated_dissatisfied,
-        uniqExactMerge(paid_dossiers) AS paid_dossiers
-    FROM {{database}}.rollup_1h FINAL
+        uniqExactMerge(paid_dossiers_state) AS paid_dossiers
+    FROM {{database}}.v_daily_totals
     GROUP BY month, locality_code
+    HAVING received + completed + rated > 0  -- provinces with dossier activity that month
 ),
 scored AS
 (

@@ -13,8 +13,9 @@ A dead letter is a JSON object on ``dx.deadletter.v1``::
     }
 
 ``payload`` (and ``key``) are the original bytes as UTF-8 text, or base64 when they are
-not valid UTF-8 (``*_encoding`` says which). ``reason`` classifies the first problem for
-dashboards: ``invalid_json``, ``not_an_object``, ``unknown_event_type``,
+not valid UTF-8 (``*_encoding`` says which). ``reason`` classifies the message for
+dashboards (a whole-message problem first, then the event type, then an unknown locality
+or a probable citizen ID anywhere in the list, else ``contract``): ``invalid_json``, ``not_an_object``, ``unknown_event_type``,
 ``unknown_locality``, ``citizen_id``, ``wrong_topic`` or ``contract``.
 """
 
@@ -42,7 +43,7 @@ def _text(data: bytes | None) -> tuple[str | None, str]:
 
 
 def classify(errors: list[FieldError]) -> str:
-    """A short reason class for the first error (for grouping in dashboards)."""
+    """A short reason class for the message (for grouping in dashboards); see the module doc."""
     first = errors[0] if errors else FieldError("$", "")
     if first.field == "$":
         if first.reason.startswith("invalid JSON"):

@@ -86,7 +86,7 @@ def test_non_utf8_key_becomes_base64() -> None:
     assert record["payload_encoding"] == "utf-8"
 
 
-def test_latin1_text_is_not_mistaken_for_utf8() -> None:
+def test_utf16_text_is_not_mistaken_for_utf8() -> None:
     value = "Hồ sơ".encode("utf-16")
     record = letter(value)
     assert record["payload_encoding"] == "base64"

@@ -256,3 +256,14 @@ def test_earlier_publication_has_higher_version() -> None:
 def test_version_fits_uint64_and_orders_real_timestamps() -> None:
     now_ms = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1000)
     assert 0 < version_of(now_ms + 1) < version_of(now_ms) < 2**64
+
+
+def test_published_at_keeps_every_millisecond() -> None:
+    # the Kafka timestamp goes through a float division: no millisecond may be lost
+    event = build("dossier.rated")
+    for timestamp_ms in range(PUBLISHED_MS, PUBLISHED_MS + 20_000, 7):
+        row = to_row(event, Source(DOSSIER_TOPIC, 0, 0, timestamp_ms))
+        assert int(row["published_at"][-3:]) == timestamp_ms % 1000
+        assert row["published_at"][:-4] == datetime.fromtimestamp(
+            timestamp_ms // 1000, UTC
+        ).strftime("%Y-%m-%d %H:%M:%S")
