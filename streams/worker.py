@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dxpulse.clickhouse import connect
+from dxpulse.errors import ConfigurationError
+from dxpulse.migrations import Migrator
 from dxpulse.query_endpoint import QueryEndpoint
 from dxpulse.settings import Settings
 from dxpulse.streams.app import APP_ID, create_app
@@ -36,6 +38,17 @@ class SinkThread:
     """The sink in a background thread of this process, stopped with :meth:`stop`."""
 
     def __init__(self, settings: Settings, **sink_options: Any) -> None:
+        client = connect(settings)
+        try:
+            pending = Migrator(client, database=settings.database).pending()
+        finally:
+            client.close()
+        if pending:
+            raise ConfigurationError(
+                f"the ClickHouse schema of database {settings.database} is not up to date "
+                f"({len(pending)} pending migration(s), first {pending[0].filename}); "
+                "run `dxpulse migrate`"
+            )
         self.client = connect(settings, database=settings.database)
         self.sink = ClickHouseSink(self.client, settings, worker_group=APP_ID, **sink_options)
         self._stop = threading.Event()

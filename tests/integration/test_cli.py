@@ -83,3 +83,22 @@ def test_invalid_setting_names_the_variable(tmp_path: Path) -> None:
     result = run_cli("sql", "SELECT 1", env={"DXPULSE_DATABASE": "drop table"})
     assert result.returncode == 2
     assert "DXPULSE_DATABASE" in result.stderr
+
+
+def test_worker_without_migrations_says_what_to_do(tmp_path: Path, kafka_bootstrap: str) -> None:
+    env = {
+        "DXPULSE_CLICKHOUSE_URL": f"chdb://{tmp_path / 'db'}",
+        "DXPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "DXPULSE_HOME": str(tmp_path / "home"),
+    }
+    result = run_cli("worker", env=env, timeout=120)
+    assert result.returncode == 2
+    assert "run `dxpulse migrate`" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_worker_without_kafka_is_one_clear_line(tmp_path: Path) -> None:
+    env = {"DXPULSE_KAFKA_BOOTSTRAP": "127.0.0.1:1", "DXPULSE_HOME": str(tmp_path)}
+    result = run_cli("worker", env=env)
+    assert result.returncode == 4
+    assert "no Kafka broker at 127.0.0.1:1" in result.stderr
