@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 from clickhouse_connect.driver.exceptions import ClickHouseError
+from kafka.errors import CommitFailedError
 
 from dxpulse.clickhouse import Client
 from dxpulse.settings import Settings
@@ -142,7 +143,10 @@ class ClickHouseSink:
             stats = self._write_with_retry(messages, stop)
             if stats is None:  # stopped while ClickHouse was down: do not commit
                 return 0
-            self.consumer.commit()
+            try:
+                self.consumer.commit()
+            except CommitFailedError as exc:  # a rebalance: the batch is replayed, harmlessly
+                log.warning("offset commit failed (%s); the batch will be replayed", exc)
             self.written += len(messages)
             self.health.record(stats)
         self.health.maybe_sample()
@@ -153,6 +157,7 @@ class ClickHouseSink:
             self.health.sample()
         except ClickHouseError as exc:
             log.warning("final health sample failed: %s", exc)
+        self.health.close()
         self.consumer.close()
 
     # Writing ----------------------------------------------------------------------------

@@ -109,6 +109,7 @@ def up(
                     ):
                         raise typer.Exit(_report_crash(name, child, logs))
                 if not sink.alive:
+                    console.print("[red]the ClickHouse sink stopped[/red]; see the error above")
                     raise typer.Exit(1)
                 live.update(render(view_client, settings.database, status=status))
     except KeyboardInterrupt:
