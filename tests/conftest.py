@@ -145,3 +145,63 @@ def fresh_kafka(tmp_path: Path, kafka_broker: LocalKafka) -> Iterator[LocalKafka
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="module")
+def pipeline_data(
+    tmp_path_factory: pytest.TempPathFactory, kafka_broker: LocalKafka
+) -> Iterator[dict[str, str]]:
+    """A week of simulated national traffic, through the real pipeline once per test module.
+
+    A broker of the module's own (jars from the session's), ``dxpulse migrate`` on a fresh
+    embedded database, one ``dxpulse worker`` (with the sink) and a seeded simulator run
+    over the last 7 days: about 4000 messages, two e-invoices per dossier, with duplicates,
+    late, out-of-order, legacy-code and invalid messages. The worker is stopped once it has
+    caught up (and written a last pipeline-health sample), so the database is free: yields
+    the environment for ``run_cli("sql", query, "-f", "json", env=...)``.
+    """
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from dxpulse.producers.simulator import SimulationConfig, Simulator, calibrate
+    from tests.integration.streams.pipeline import WorkerProcess, publish, wait_caught_up
+
+    home = tmp_path_factory.mktemp("pipeline-data")
+    broker = LocalKafka(
+        host="127.0.0.1",
+        port=free_port(),
+        data_dir=home / "kafka",
+        runtime=kafka_broker.runtime,
+    )
+    broker.start(timeout_s=120)
+    try:
+        env = {
+            "DXPULSE_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "DXPULSE_HOME": str(home / "home"),
+            "DXPULSE_CLICKHOUSE_URL": f"chdb://{home / 'home' / 'clickhouse'}",
+            "DXPULSE_LOG_LEVEL": "warning",
+        }
+        migrated = run_cli("migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        now = datetime.now(UTC).replace(microsecond=0)
+        config = SimulationConfig(
+            start=now - timedelta(days=7),
+            seed=2026,
+            invoices_per_dossier=2.0,
+            duplicate_rate=0.02,
+            late_rate=0.03,
+            out_of_order_rate=0.2,
+            legacy_code_rate=0.05,
+            invalid_rate=0.02,
+        )
+        messages = list(Simulator(calibrate(config, 4500, now), now=now))
+        worker = WorkerProcess(env, home / "worker.log").start()
+        try:
+            publish(broker.bootstrap, messages)
+            wait_caught_up(broker.bootstrap)
+            time.sleep(6)  # the sink samples pipeline health every ~5 s
+        finally:
+            assert worker.stop() == 0, worker.tail()
+        yield env
+    finally:
+        broker.stop()

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
-from dxpulse.cli import db, kafka, publish, schema, simulate, up, worker
+from dxpulse.cli import dashboards, db, kafka, publish, schema, simulate, up, worker
 from dxpulse.errors import ConfigurationError, DxpulseError
 from dxpulse.settings import Settings
 
@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(schema.app, name="schema")
+app.add_typer(dashboards.app, name="dashboards")
 app.command()(db.migrate)
 app.command()(db.sql)
 app.command()(simulate.simulate)
