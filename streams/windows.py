@@ -151,17 +151,33 @@ def _literal(value: datetime) -> str:
     return f"toDateTime('{value.astimezone(UTC):%Y-%m-%d %H:%M:%S}', 'UTC')"
 
 
-def _where(spans: Sequence[Span], column: str, unit: str) -> str:
-    """``(locality = X AND column BETWEEN a AND b) OR ...`` over whole ``unit``s."""
+def _where(
+    spans: Sequence[Span], column: str, unit: str, *, max_gap: timedelta = timedelta(minutes=15)
+) -> str:
+    """A filter covering every whole ``unit`` of ``spans``: one term per cluster of times.
+
+    Spans whose times lie within ``max_gap`` of each other share one term,
+    ``(column in [start, end) AND locality_code IN (...))``. That selects a superset of
+    the touched cells; recomputing a cell that did not change rewrites the same absolute
+    values, and a cell without rows produces nothing, so the result is the same and the
+    query stays small (a batch touches ~34 localities over the same few minutes).
+    """
     end_shift = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1)}[unit]
-    parts = []
     for span in spans:
         if not span.locality_code.isdigit():  # validated upstream; never interpolate anything else
             raise ValueError(f"bad locality code {span.locality_code!r}")
-        parts.append(
-            f"(locality_code = '{span.locality_code}' AND {column} >= {_literal(span.start)} "
-            f"AND {column} < {_literal(span.end + end_shift)})"
-        )
+    clusters: list[tuple[datetime, datetime, set[str]]] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if clusters and span.start - clusters[-1][1] <= max_gap:
+            start, end, codes = clusters[-1]
+            clusters[-1] = (start, max(end, span.end), codes | {span.locality_code})
+        else:
+            clusters.append((span.start, span.end, {span.locality_code}))
+    parts = [
+        f"({column} >= {_literal(start)} AND {column} < {_literal(end + end_shift)} "
+        f"AND locality_code IN ({', '.join(repr(c) for c in sorted(codes))}))"
+        for start, end, codes in clusters
+    ]
     return "(" + " OR ".join(parts) + ")"
 
 

@@ -292,8 +292,9 @@ class LocalKafka:
             return
         cluster_id = _kafka_uuid()
         result = subprocess.run(
-            [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(config)],
+            # "=" form: a random id may start with "-", which argparse would take for an option
+            [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
+             f"--cluster-id={cluster_id}", f"--config={config}"],
             capture_output=True,
             text=True,
             timeout=120,

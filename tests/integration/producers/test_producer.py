@@ -167,8 +167,6 @@ def test_bounded_buffer_raises_a_clear_error(kafka_bootstrap: str) -> None:
     assert p.stats.delivered == 1 and p.stats.sent == 1
 
 
-# kafka-python 3.0.12 abandons its reconnect sockets to a dead broker without closing them.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_undelivered_events_surface_on_flush(tmp_path: Path, kafka_broker: LocalKafka) -> None:
     """A broker that goes away: the event fails after delivery_timeout_ms and flush says so."""
     doomed = LocalKafka(
@@ -194,7 +192,6 @@ def test_undelivered_events_surface_on_flush(tmp_path: Path, kafka_broker: Local
         p.close(timeout=5)
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_unreachable_bootstrap_is_a_clear_error() -> None:
     from dxpulse.errors import KafkaUnavailableError
 

@@ -63,3 +63,15 @@ def test_from_settings_uses_bootstrap_home_and_version(tmp_path: Path) -> None:
     assert (b.host, b.port, b.bootstrap) == ("localhost", 19999, "localhost:19999")
     assert b.data_dir == tmp_path / "h" / "kafka"
     assert b.runtime.version == "4.0.0"
+
+
+def test_cluster_ids_are_valid_kafka_uuids() -> None:
+    import base64
+
+    from dxpulse.broker.local import _kafka_uuid
+
+    ids = {_kafka_uuid() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 22 and len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    # about 1 in 64 starts with "-": the format command must not take it for an option
+    assert any(i.startswith("-") for i in ids)

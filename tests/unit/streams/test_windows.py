@@ -140,7 +140,7 @@ def test_window_sql_covers_whole_minutes_of_the_span_in_utc() -> None:
     assert "e.occurred_at >= toDateTime('2026-11-20 02:15:00', 'UTC')" in sql
     # end is inclusive: the last minute is read up to its end
     assert "e.occurred_at < toDateTime('2026-11-20 02:19:00', 'UTC')" in sql
-    assert "e.locality_code = '01'" in sql
+    assert "e.locality_code IN ('01')" in sql
 
 
 def test_rollup_sql_covers_whole_hours_of_the_span() -> None:
@@ -152,15 +152,27 @@ def test_rollup_sql_covers_whole_hours_of_the_span() -> None:
     assert "FROM dx.window_1m AS w FINAL" in sql
     assert "w.window_start >= toDateTime('2026-11-20 10:00:00', 'UTC')" in sql
     assert "w.window_start < toDateTime('2026-11-20 12:00:00', 'UTC')" in sql
-    assert "locality_code = '79'" in sql
+    assert "locality_code IN ('79')" in sql
 
 
-def test_several_spans_are_or_ed() -> None:
-    spans = [Span("01", minute(0), minute(0)), Span("79", minute(60), minute(61))]
+def test_spans_far_apart_are_or_ed() -> None:
+    spans = [Span("01", minute(0), minute(0)), Span("79", minute(120), minute(121))]
     sql = rollup_sql("dx", spans, version=1)
-    assert "locality_code = '01'" in sql
-    assert "locality_code = '79'" in sql
+    assert "locality_code IN ('01')" in sql
+    assert "locality_code IN ('79')" in sql
     assert " OR " in sql
+
+
+def test_spans_close_in_time_share_one_term_with_their_localities() -> None:
+    spans = [
+        Span("79", minute(3), minute(5)),
+        Span("01", minute(0), minute(1)),
+        Span("48", minute(9), minute(9)),
+    ]
+    sql = window_sql("dx", spans, version=1, grace_seconds=0)
+    where = sql.split("WHERE e.")[-1]
+    assert " OR " not in where
+    assert "e.locality_code IN ('01', '48', '79')" in sql
 
 
 # Columns against the table definition ----------------------------------------------------
