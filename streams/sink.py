@@ -76,7 +76,9 @@ class ClickHouseSink:
         settings: bootstrap address, database, grace period.
         group_id: Kafka consumer group of the sink.
         worker_group: consumer group of the stream workers (for lag in pipeline health).
-        max_batch: most messages per poll.
+        max_batch: most messages per write.
+        min_batch / linger_s: once messages arrive, wait up to ``linger_s`` for
+            ``min_batch`` of them before writing (fewer, fuller writes; adds <= linger_s).
         health_interval_s: how often to sample pipeline health.
         retry_max_s: longest pause between ClickHouse retries.
         insert_hook: called before each batch is written (tests use it to inject failures).
@@ -90,6 +92,8 @@ class ClickHouseSink:
         group_id: str = "dxpulse-sink",
         worker_group: str = "dxpulse-worker",
         max_batch: int = 20_000,
+        min_batch: int = 5_000,
+        linger_s: float = 1.0,
         health_interval_s: float = 5.0,
         retry_max_s: float = 10.0,
         insert_hook: Callable[[], None] | None = None,
@@ -100,6 +104,8 @@ class ClickHouseSink:
         self.settings = settings
         self.database = settings.database
         self.max_batch = max_batch
+        self.min_batch = min(min_batch, max_batch)
+        self.linger_s = linger_s
         self.retry_max_s = retry_max_s
         self.insert_hook = insert_hook
         self.consumer = KafkaConsumer(
@@ -136,9 +142,21 @@ class ClickHouseSink:
             self.close()
 
     def run_once(self, *, timeout_ms: int = 500, stop: threading.Event | None = None) -> int:
-        """One poll -> write -> commit cycle; returns the number of messages written."""
+        """One poll -> write -> commit cycle; returns the number of messages written.
+
+        After the first messages arrive it keeps polling for up to ``linger_s`` or until
+        ``min_batch`` messages: a write costs about the same for 300 or 3,000 rows (the
+        window recomputation dominates), so fuller batches leave CPU to the workers.
+        """
         polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
         messages = [m for batch in polled.values() for m in batch]
+        deadline = time.monotonic() + self.linger_s
+        while messages and len(messages) < self.min_batch and time.monotonic() < deadline:
+            remaining_ms = max(int((deadline - time.monotonic()) * 1000), 1)
+            more = self.consumer.poll(
+                timeout_ms=min(remaining_ms, 200), max_records=self.max_batch - len(messages)
+            )
+            messages.extend(m for batch in more.values() for m in batch)
         if messages:
             stats = self._write_with_retry(messages, stop)
             if stats is None:  # stopped while ClickHouse was down: do not commit
