@@ -86,3 +86,15 @@ def test_password_is_secret() -> None:
     assert "pw" not in repr(s)
     assert s.clickhouse_password is not None
     assert s.clickhouse_password.get_secret_value() == "pw"
+
+
+def test_env_example_lists_every_setting() -> None:
+    """.env.example documents every DXPULSE_ setting (commented or not)."""
+    from tests.conftest import REPO
+
+    text = (REPO / ".env.example").read_text()
+    for name in Settings.model_fields:
+        if name == "kafka_home":
+            assert "KAFKA_HOME" in text
+            continue
+        assert f"DXPULSE_{name.upper()}" in text, name
