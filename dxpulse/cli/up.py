@@ -34,6 +34,9 @@ from dxpulse.migrations import Migrator
 
 console = Console()
 
+#: Length of each simulator window when ``up`` runs without ``--duration``.
+SIMULATOR_CHUNK_S = 120
+
 
 def up(
     ctx: typer.Context,
@@ -82,13 +85,17 @@ def up(
     logs.mkdir(parents=True, exist_ok=True)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     children.append(("worker", _spawn(["worker", "--no-sink"], env, logs / "worker.log")))
+    # The simulator's clock must never pass now, so an open-ended run is a chain of
+    # short windows (each publishes the traffic of the SIMULATOR_CHUNK_S before it).
+    chunk = duration if duration is not None else SIMULATOR_CHUNK_S
+    chunk_seed = seed
+
+    def simulator_run() -> subprocess.Popen[bytes]:
+        args = ["simulate", "--rate", str(rate), "--seed", str(chunk_seed), "--speed", str(speed)]
+        return _spawn([*args, "--duration", str(chunk)], env, logs / "simulator.log")
+
     if simulator:
-        sim_args = ["simulate", "--rate", str(rate), "--seed", str(seed), "--speed", str(speed)]
-        if duration is not None:
-            sim_args += ["--duration", str(duration)]
-        else:
-            sim_args += ["--duration", str(10 * 365 * 86400)]
-        children.append(("simulator", _spawn(sim_args, env, logs / "simulator.log")))
+        children.append(("simulator", simulator_run()))
 
     started = time.monotonic()
     view_client = connect(settings, database=settings.database)
@@ -103,11 +110,15 @@ def up(
         ) as live:
             while duration is None or time.monotonic() - started < duration:
                 time.sleep(refresh)
-                for name, child in children:
-                    if child.poll() is not None and not (
-                        name == "simulator" and child.returncode == 0
-                    ):
-                        raise typer.Exit(_report_crash(name, child, logs))
+                for index, (name, child) in enumerate(children):
+                    if child.poll() is None:
+                        continue
+                    if name == "simulator" and child.returncode == 0:
+                        if duration is None:  # next window, fresh events
+                            chunk_seed += 1
+                            children[index] = (name, simulator_run())
+                        continue
+                    raise typer.Exit(_report_crash(name, child, logs))
                 if not sink.alive:
                     console.print("[red]the ClickHouse sink stopped[/red]; see the error above")
                     raise typer.Exit(1)
