@@ -50,6 +50,11 @@ def up(
     seed: int = typer.Option(1, help="Simulator seed."),
     simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Run the simulator."),
     refresh: float = typer.Option(3.0, min=0.5, help="Seconds between view refreshes."),
+    window: float = typer.Option(
+        SIMULATOR_CHUNK_S,
+        min=1,
+        help="Without --duration, the simulator runs as a chain of windows this long.",
+    ),
 ) -> None:
     """Run the whole pipeline locally (Kafka, worker, simulator, ClickHouse) with a live view."""
     from dxpulse.query_endpoint import QueryEndpoint
@@ -86,8 +91,8 @@ def up(
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     children.append(("worker", _spawn(["worker", "--no-sink"], env, logs / "worker.log")))
     # The simulator's clock must never pass now, so an open-ended run is a chain of
-    # short windows (each publishes the traffic of the SIMULATOR_CHUNK_S before it).
-    chunk = duration if duration is not None else SIMULATOR_CHUNK_S
+    # short windows (each publishes the traffic of the `window` seconds before it).
+    chunk = duration if duration is not None else window
     chunk_seed = seed
 
     def simulator_run() -> subprocess.Popen[bytes]:
