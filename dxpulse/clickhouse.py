@@ -17,8 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -32,7 +36,7 @@ from dxpulse.errors import (
 )
 from dxpulse.settings import Settings
 
-__all__ = ["Client", "connect", "returns_rows", "translate_error"]
+__all__ = ["Client", "connect", "plain_value", "returns_rows", "translate_error"]
 
 log = logging.getLogger(__name__)
 
@@ -173,3 +177,14 @@ def returns_rows(statement: str) -> bool:
     text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", statement, flags=re.S).lstrip(" \t\r\n(")
     match = re.match(r"[A-Za-z]+", text)
     return match is not None and match.group(0).upper() in _ROW_KEYWORDS
+
+
+def plain_value(value: Any) -> Any:
+    """A query result value as JSON or CSV can carry it (dates ISO, decimals and UUIDs as text)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value

@@ -24,15 +24,12 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from dxpulse.clickhouse import Client, connect, embedded_lock_holder, returns_rows
+from dxpulse.clickhouse import Client, connect, embedded_lock_holder, plain_value, returns_rows
 from dxpulse.errors import ClickHouseUnavailableError, QueryError
 from dxpulse.settings import Settings
 
@@ -53,16 +50,6 @@ def endpoint_file(settings: Settings) -> Path | None:
     """Where the owner of the embedded folder advertises its endpoint (None for servers)."""
     path = settings.chdb_path
     return None if path is None else path.with_name(path.name + ".endpoint.json")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
 
 
 class QueryEndpoint:
@@ -86,7 +73,7 @@ class QueryEndpoint:
                 self._reply(status, body)
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body, default=_plain).encode("utf-8")
+                data = json.dumps(body, default=plain_value).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

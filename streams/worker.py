@@ -35,7 +35,11 @@ log = logging.getLogger(__name__)
 
 
 class SinkThread:
-    """The sink in a background thread of this process, stopped with :meth:`stop`."""
+    """The sink in a background thread of this process, stopped with :meth:`stop`.
+
+    With the embedded engine this process owns the database, so the thread also serves
+    the read-only query endpoint that ``dxpulse sql`` uses meanwhile.
+    """
 
     def __init__(self, settings: Settings, **sink_options: Any) -> None:
         client = connect(settings)
@@ -54,6 +58,8 @@ class SinkThread:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="dxpulse-sink", daemon=True)
+        self._settings = settings
+        self._endpoint: QueryEndpoint | None = None
 
     def _run(self) -> None:
         try:
@@ -64,6 +70,8 @@ class SinkThread:
 
     def start(self) -> SinkThread:
         self._thread.start()
+        if self._settings.embedded:
+            self._endpoint = QueryEndpoint(self._settings).start()
         return self
 
     @property
@@ -72,6 +80,8 @@ class SinkThread:
 
     def stop(self, timeout: float = 60.0) -> None:
         """Finish the current batch, commit, close. Re-raises an error the sink died of."""
+        if self._endpoint is not None:
+            self._endpoint.stop()
         self._stop.set()
         self._thread.join(timeout)
         if self._error is not None:
@@ -94,16 +104,11 @@ def run_worker(
         log.info("created topics %s", ", ".join(created))
     app = create_app(settings, store=store)
     sink_thread = SinkThread(settings).start() if sink else None
-    endpoint = (
-        QueryEndpoint(settings).start() if sink_thread is not None and settings.embedded else None
-    )
     if on_started is not None:
         app.on_startup_finished = on_started
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, override_logging=False)
     try:
         worker.execute_from_commandline()
     finally:
-        if endpoint is not None:
-            endpoint.stop()
         if sink_thread is not None:
             sink_thread.stop()

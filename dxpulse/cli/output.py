@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import orjson
 from rich.table import Table
+
+from dxpulse.clickhouse import plain_value
 
 
 class OutputFormat(StrEnum):
@@ -20,16 +21,6 @@ class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value
 
 
 def to_table(
@@ -44,7 +35,7 @@ def to_table(
     for name, is_num in zip(columns, numeric, strict=True):
         table.add_column(name, justify="right" if is_num else "left")
     for row in rows:
-        table.add_row(*("[dim]NULL[/dim]" if v is None else str(_plain(v)) for v in row))
+        table.add_row(*("[dim]NULL[/dim]" if v is None else str(plain_value(v)) for v in row))
     return table
 
 
@@ -54,11 +45,11 @@ def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if v is None else _plain(v) for v in row])
+        writer.writerow(["" if v is None else plain_value(v) for v in row])
     return buf.getvalue()
 
 
 def to_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A JSON array of objects, one per row."""
     records = [dict(zip(columns, row, strict=True)) for row in rows]
-    return orjson.dumps(records, default=_plain, option=orjson.OPT_INDENT_2).decode("utf-8")
+    return orjson.dumps(records, default=plain_value, option=orjson.OPT_INDENT_2).decode("utf-8")

@@ -57,7 +57,6 @@ def up(
     ),
 ) -> None:
     """Run the whole pipeline locally (Kafka, worker, simulator, ClickHouse) with a live view."""
-    from dxpulse.query_endpoint import QueryEndpoint
     from dxpulse.streams.topics import ensure_topics
     from dxpulse.streams.worker import SinkThread
 
@@ -80,7 +79,6 @@ def up(
     ensure_topics(settings.kafka_bootstrap)
 
     sink = SinkThread(settings).start()
-    endpoint = QueryEndpoint(settings).start() if settings.embedded else None
     env = {
         **os.environ,
         "DXPULSE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -140,8 +138,6 @@ def up(
             except subprocess.TimeoutExpired:
                 child.kill()
         _drain(sink, timeout_s=30)
-        if endpoint is not None:
-            endpoint.stop()
         sink.stop()
     console.print(render(view_client, settings.database, status=""))
     view_client.close()

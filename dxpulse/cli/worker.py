@@ -38,7 +38,6 @@ def sink(ctx: typer.Context) -> None:
     Use it beside workers started with --no-sink (for example one sink container and
     several worker containers). SIGTERM or Ctrl-C finishes the batch, commits and exits.
     """
-    from dxpulse.query_endpoint import QueryEndpoint
     from dxpulse.streams.topics import ensure_topics
     from dxpulse.streams.worker import SinkThread
 
@@ -49,12 +48,9 @@ def sink(ctx: typer.Context) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     thread = SinkThread(settings).start()
-    endpoint = QueryEndpoint(settings).start() if settings.embedded else None
     try:
         while not stop.wait(1.0):
             if not thread.alive:
                 raise typer.Exit(1)
     finally:
-        if endpoint is not None:
-            endpoint.stop()
         thread.stop()
