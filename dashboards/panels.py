@@ -27,6 +27,7 @@ from dxpulse.dashboards.model import (
     DashboardLink,
     DataLink,
     FieldConfig,
+    QueryFormat,
     QueryVariable,
     StatPanel,
     Threshold,
@@ -54,6 +55,7 @@ __all__ = [
     "indent",
     "latest_month",
     "nav_links",
+    "per_interval",
     "province_filter",
     "province_link",
     "range_stat",
@@ -138,6 +140,24 @@ def indent(sql: str, spaces: int) -> str:
     """``sql`` (dedented) indented by ``spaces`` after its first line, for nesting."""
     lines = textwrap.dedent(sql).strip().splitlines()
     return ("\n" + " " * spaces).join(lines)
+
+
+def per_interval(source: str, *columns: str) -> ClickHouseTarget:
+    """A time-series target: ``columns`` (``expr AS name``) per ``$__timeInterval`` of ``source``.
+
+    ``source`` is a FROM source nested at the query's indentation (``indent(windows(), 20)``).
+    """
+    select = (",\n" + " " * 24).join(["$__timeInterval(window_start) AS time", *columns])
+    return ClickHouseTarget(
+        sql=f"""
+                    SELECT
+                        {select}
+                    FROM {source}
+                    GROUP BY time
+                    ORDER BY time
+                """,
+        format=QueryFormat.TIME_SERIES,
+    )
 
 
 def windows(where: str | None = None) -> str:

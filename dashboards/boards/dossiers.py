@@ -20,7 +20,6 @@ from dxpulse.dashboards.model import (
     Override,
     Panel,
     PieChartPanel,
-    QueryFormat,
     Row,
     TablePanel,
     TimeseriesPanel,
@@ -33,6 +32,7 @@ from dxpulse.dashboards.panels import (
     days_in_range,
     indent,
     nav_links,
+    per_interval,
     province_filter,
     province_link,
     range_stat,
@@ -81,18 +81,11 @@ def _over_time() -> tuple[Panel, ...]:
         title="Hồ sơ theo thời gian",
         description="Dossiers received, completed and rated per interval (event time).",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(received) AS dossiers_received,
-                        sum(completed) AS dossiers_completed,
-                        sum(rated) AS dossiers_rated
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(received) AS dossiers_received",
+                "sum(completed) AS dossiers_completed",
+                "sum(rated) AS dossiers_rated",
             ),
         ),
         field=FieldConfig(unit="short", decimals=0),
@@ -108,16 +101,9 @@ def _over_time() -> tuple[Panel, ...]:
             "rate and digitisation rate of completions."
         ),
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        {rates}
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                f"{rates}",
             ),
         ),
         field=FieldConfig(unit="percentunit", decimals=1, min=0, max=1),

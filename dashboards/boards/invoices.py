@@ -21,7 +21,6 @@ from dxpulse.dashboards.model import (
     Override,
     Panel,
     PieChartPanel,
-    QueryFormat,
     Row,
     TablePanel,
     TimeseriesPanel,
@@ -33,6 +32,7 @@ from dxpulse.dashboards.panels import (
     days_in_range,
     indent,
     nav_links,
+    per_interval,
     province_filter,
     province_link,
     range_stat,
@@ -94,17 +94,10 @@ def _over_time() -> tuple[Panel, ...]:
         title="Hóa đơn theo thời gian",
         description="E-invoices issued and cancelled per interval (event time).",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(invoices_issued) AS invoices_issued_count,
-                        sum(invoices_cancelled) AS invoices_cancelled_count
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(invoices_issued) AS invoices_issued_count",
+                "sum(invoices_cancelled) AS invoices_cancelled_count",
             ),
         ),
         field=FieldConfig(unit="short", decimals=0),
@@ -115,18 +108,11 @@ def _over_time() -> tuple[Panel, ...]:
         title="Giá trị và thuế theo thời gian",
         description="Amount (VAT included) and VAT of the e-invoices issued per interval, in đồng.",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(issued_amount_vnd) AS issued_amount,
-                        sum(issued_vat_vnd) AS issued_vat,
-                        sum(cancelled_amount_vnd) AS cancelled_amount
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(issued_amount_vnd) AS issued_amount",
+                "sum(issued_vat_vnd) AS issued_vat",
+                "sum(cancelled_amount_vnd) AS cancelled_amount",
             ),
         ),
         field=FieldConfig(unit=VND, decimals=1),

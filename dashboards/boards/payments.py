@@ -20,7 +20,6 @@ from dxpulse.dashboards.model import (
     Override,
     Panel,
     PieChartPanel,
-    QueryFormat,
     Row,
     TablePanel,
     TimeseriesPanel,
@@ -33,6 +32,7 @@ from dxpulse.dashboards.panels import (
     VND,
     indent,
     nav_links,
+    per_interval,
     province_filter,
     province_link,
     range_stat,
@@ -91,18 +91,11 @@ def _over_time() -> tuple[Panel, ...]:
         title="Giao dịch theo kết quả",
         description="Payments succeeded, failed and refunded per interval (event time).",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(payments_succeeded) AS succeeded_count,
-                        sum(payments_failed) AS failed_count,
-                        sum(payments_refunded) AS refunded_count
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(payments_succeeded) AS succeeded_count",
+                "sum(payments_failed) AS failed_count",
+                "sum(payments_refunded) AS refunded_count",
             ),
         ),
         field=FieldConfig(unit="short", decimals=0),
@@ -114,17 +107,10 @@ def _over_time() -> tuple[Panel, ...]:
         title="Số tiền theo thời gian",
         description="Amounts paid and refunded per interval, in đồng.",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(succeeded_amount_vnd) AS paid_amount,
-                        sum(refunded_amount_vnd) AS refunded_amount
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(succeeded_amount_vnd) AS paid_amount",
+                "sum(refunded_amount_vnd) AS refunded_amount",
             ),
         ),
         field=FieldConfig(unit=VND, decimals=1),

@@ -22,7 +22,6 @@ from dxpulse.dashboards.model import (
     FieldConfig,
     Override,
     Panel,
-    QueryFormat,
     QueryVariable,
     Row,
     StatPanel,
@@ -41,6 +40,7 @@ from dxpulse.dashboards.panels import (
     indent,
     latest_month,
     nav_links,
+    per_interval,
     windows,
 )
 
@@ -136,18 +136,11 @@ def _activity() -> tuple[Panel, ...]:
         title="Hồ sơ tiếp nhận và giải quyết",
         description="Dossiers received, completed and rated per interval in the province.",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(received) AS dossiers_received,
-                        sum(completed) AS dossiers_completed,
-                        sum(rated) AS dossiers_rated
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(received) AS dossiers_received",
+                "sum(completed) AS dossiers_completed",
+                "sum(rated) AS dossiers_rated",
             ),
         ),
         field=FieldConfig(unit="short", decimals=0),
@@ -159,17 +152,10 @@ def _activity() -> tuple[Panel, ...]:
         title="Tỷ lệ trực tuyến và đúng hạn",
         description="Online share of receipts and on-time rate of completions per interval.",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        {online.expr} AS online_rate,
-                        {on_time.expr} AS on_time_rate
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                f"{online.expr} AS online_rate",
+                f"{on_time.expr} AS on_time_rate",
             ),
         ),
         field=FieldConfig(unit="percentunit", decimals=1, min=0, max=1),
@@ -179,17 +165,10 @@ def _activity() -> tuple[Panel, ...]:
         title="Hóa đơn điện tử",
         description="E-invoices issued per interval (bars) and their amount incl. VAT (line, right axis).",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(invoices_issued) AS invoices_issued,
-                        sum(issued_amount_vnd) AS issued_amount_vnd
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(invoices_issued) AS invoices_issued",
+                "sum(issued_amount_vnd) AS issued_amount_vnd",
             ),
         ),
         field=FieldConfig(unit="short", decimals=0),
@@ -206,18 +185,11 @@ def _activity() -> tuple[Panel, ...]:
         title="Thanh toán trực tuyến",
         description="Online payments succeeded and failed per interval, and the amount paid (right axis).",
         targets=(
-            ClickHouseTarget(
-                sql=f"""
-                    SELECT
-                        $__timeInterval(window_start) AS time,
-                        sum(payments_succeeded) AS payments_succeeded,
-                        sum(payments_failed) AS payments_failed,
-                        sum(succeeded_amount_vnd) AS succeeded_amount_vnd
-                    FROM {source}
-                    GROUP BY time
-                    ORDER BY time
-                """,
-                format=QueryFormat.TIME_SERIES,
+            per_interval(
+                source,
+                "sum(payments_succeeded) AS payments_succeeded",
+                "sum(payments_failed) AS payments_failed",
+                "sum(succeeded_amount_vnd) AS succeeded_amount_vnd",
             ),
         ),
         field=FieldConfig(unit="short", decimals=0),
