@@ -8,9 +8,10 @@ Example::
     app = create_app(Settings())
     # run it with dxpulse.streams.worker.run_worker(app, ...) or `dxpulse worker`
 
-Each agent reads its topic in batches, validates every message with the contract models,
-and produces either a normalised row to the family's internal topic or a dead letter to
-``dx.deadletter.v1``. Agents keep no state of their own: de-duplication, the dossier
+Each agent reads its topic in batches of messages (each message one event or a batch of
+events), validates every event with the contract models, and produces the normalised rows
+to the family's internal topic, many rows per message (see :mod:`dxpulse.streams.rowbatch`),
+and a dead letter per rejected event to ``dx.deadletter.v1``. Agents keep no state of their own: de-duplication, the dossier
 lifecycle join and the window aggregates are computed by the sink from what ClickHouse
 holds exactly once, so a crash or a rebalance can only cause replays, which change
 nothing. Delivery is at-least-once: Faust flushes the producer before it commits source
@@ -22,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -29,6 +31,7 @@ import faust
 from dxpulse.errors import ConfigurationError
 from dxpulse.settings import Settings
 from dxpulse.streams.processor import process
+from dxpulse.streams.rowbatch import FORMAT_HEADER, RowBatcher
 from dxpulse.streams.topics import DEAD_LETTER_TOPIC, PARTITIONS, ROW_TOPICS, SOURCE_TOPICS
 
 __all__ = ["APP_ID", "STORES", "create_app"]
@@ -46,8 +49,8 @@ def create_app(
     *,
     app_id: str = APP_ID,
     store: str = "memory",
-    batch_size: int = 2000,
-    batch_within_s: float = 0.5,
+    batch_size: int = 200,
+    batch_within_s: float = 0.2,
     session_timeout_s: float = 10.0,
 ) -> faust.App:
     """Build the Faust app for ``settings.kafka_bootstrap``.
@@ -57,8 +60,8 @@ def create_app(
         store: ``memory`` or ``rocksdb`` (needs the ``rocksdict`` package) for Faust tables.
             The agents keep no table state today (everything stateful lives in ClickHouse),
             so the store matters only for tables added later.
-        batch_size / batch_within_s: an agent handles up to ``batch_size`` messages, or what
-            arrived within ``batch_within_s``, per step.
+        batch_size / batch_within_s: an agent handles up to ``batch_size`` messages (each
+            up to 1,000 events), or what arrived within ``batch_within_s``, per step.
         session_timeout_s: how soon a dead worker's partitions move to the others.
     """
     if store not in STORES:
@@ -95,16 +98,25 @@ def create_app(
         channel = app.topic(source, partitions=PARTITIONS, key_type=bytes, value_type=bytes)
         family = source.split(".")[1]
         app.agent(channel, name=f"dxpulse.process_{family}")(
-            _agent(outputs, batch_size, batch_within_s)
+            _agent(
+                outputs,
+                RowBatcher(ROW_TOPICS[source], grace_seconds=settings.window_grace_seconds),
+                batch_size,
+                batch_within_s,
+            )
         )
     return app
 
 
 def _agent(
-    outputs: dict[str, Any], batch_size: int, within: float
+    outputs: dict[str, Any], batcher: RowBatcher, batch_size: int, within: float
 ) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    dead_letters = outputs[DEAD_LETTER_TOPIC]
+    headers = [FORMAT_HEADER]
+
     async def agent(stream: Any) -> None:
         async for events in stream.take_events(batch_size, within=within):
+            now = datetime.now(UTC)
             for event in events:
                 message = event.message
                 out = process(
@@ -114,8 +126,16 @@ def _agent(
                     timestamp_ms=int(message.timestamp * 1000),
                     key=message.key,
                     value=message.value,
+                    now=now,
                 )
+                for row in out.rows:
+                    batcher.add(row, source_topic=message.topic, source_partition=message.partition)
                 # Buffered; Faust flushes the producer before it commits source offsets.
-                outputs[out.topic].send_soon(key=out.key, value=out.value)
+                for key, letter in out.dead_letters:
+                    dead_letters.send_soon(key=key, value=letter)
+            for batch in batcher.drain():
+                outputs[batch.topic].send_soon(
+                    key=batch.key, value=batch.value, partition=batch.partition, headers=headers
+                )
 
     return agent

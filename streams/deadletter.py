@@ -4,6 +4,7 @@ A dead letter is a JSON object on ``dx.deadletter.v1``::
 
     {
       "source_topic": "dx.dossier.v1", "source_partition": 2, "source_offset": 1041,
+      "source_index": null,
       "key": "HS-1", "key_encoding": "utf-8",
       "payload": "{...original message...}", "payload_encoding": "utf-8",
       "errors": [{"field": "locality_code", "reason": "unknown locality code '99' ..."}],
@@ -13,9 +14,12 @@ A dead letter is a JSON object on ``dx.deadletter.v1``::
     }
 
 ``payload`` (and ``key``) are the original bytes as UTF-8 text, or base64 when they are
-not valid UTF-8 (``*_encoding`` says which). ``reason`` classifies the message for
+not valid UTF-8 (``*_encoding`` says which). For an event inside a batched message,
+``source_index`` is its position in the batch and ``payload`` is that event alone
+(re-encoded JSON); it is null when the whole message was rejected. ``reason`` classifies the message for
 dashboards (a whole-message problem first, then the event type, then an unknown locality
-or a probable citizen ID anywhere in the list, else ``contract``): ``invalid_json``, ``not_an_object``, ``unknown_event_type``,
+or a probable citizen ID anywhere in the list, else ``contract``): ``invalid_json``, ``not_an_object``, ``invalid_batch`` (an empty or oversized batch),
+``unknown_event_type``,
 ``unknown_locality``, ``citizen_id``, ``wrong_topic`` or ``contract``.
 """
 
@@ -48,6 +52,8 @@ def classify(errors: list[FieldError]) -> str:
     if first.field == "$":
         if first.reason.startswith("invalid JSON"):
             return "invalid_json"
+        if first.reason.startswith("batch "):
+            return "invalid_batch"
         return "not_an_object"
     if first.field == "event_type":
         return "wrong_topic" if "belongs on" in first.reason else "unknown_event_type"
@@ -66,6 +72,7 @@ def dead_letter(
     key: bytes | None,
     value: bytes | None,
     errors: list[FieldError],
+    index: int | None = None,
     first_seen: datetime | None = None,
 ) -> bytes:
     """The dead-letter message (JSON bytes) for one rejected source message."""
@@ -83,6 +90,7 @@ def dead_letter(
         "source_topic": topic,
         "source_partition": partition,
         "source_offset": offset,
+        "source_index": index,
         "key": key_text,
         "key_encoding": key_encoding,
         "payload": payload if payload is not None else "",
@@ -104,6 +112,7 @@ def dead_letter_row(message: bytes) -> dict[str, Any]:
         "source_topic": record["source_topic"],
         "source_partition": record["source_partition"],
         "source_offset": record["source_offset"],
+        "source_index": record.get("source_index") or 0,
         "message_key": record.get("key") or "",
         "payload": record["payload"],
         "payload_encoding": record["payload_encoding"],

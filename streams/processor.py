@@ -1,43 +1,41 @@
-"""What a worker does with one source message: a normalised row, or a dead letter.
+"""What a worker does with one source message: normalised rows, and dead letters.
 
 Example::
 
     from dxpulse.streams.processor import process
 
     out = process("dx.dossier.v1", partition=0, offset=7, timestamp_ms=1763600100000,
-                  key=b"HS-1", value=b'{"event_type": ...}')
-    out.topic   # 'dx.internal.dossier_events.v1', or 'dx.deadletter.v1' when invalid
+                  key=b"HS-1", value=b'[{"event_type": ...}, {...}]')
+    out.rows            # raw-table rows of the valid events (see normalize.to_row)
+    out.dead_letters    # (key, value) for dx.deadletter.v1: one per rejected event
 
-Pure and deterministic for a given message (apart from a dead letter's first-seen time),
-so a replay after a crash produces the same row, which the raw table de-duplicates.
+A message is one event or a batch of events (see :mod:`dxpulse.contracts.batch`); each
+event is judged on its own. Pure and deterministic for a given message (apart from a
+dead letter's first-seen time), so a replay after a crash produces the same rows, which
+the raw tables de-duplicate.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-import orjson
-
-from dxpulse.contracts import EventValidationError, validate_event
+from dxpulse.contracts.batch import validate_message
 from dxpulse.streams.deadletter import dead_letter
 from dxpulse.streams.normalize import Source, to_row
 from dxpulse.streams.topics import DEAD_LETTER_TOPIC, ROW_TOPICS
 
-__all__ = ["Output", "process"]
+__all__ = ["DEAD_LETTER_TOPIC", "Processed", "process"]
 
 
-@dataclass(frozen=True)
-class Output:
-    """One message to produce."""
+@dataclass
+class Processed:
+    """The outcome of one source message."""
 
-    topic: str
-    key: bytes
-    value: bytes
-
-    @property
-    def is_dead_letter(self) -> bool:
-        return bool(self.topic == DEAD_LETTER_TOPIC)
+    row_topic: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 def process(
@@ -49,14 +47,24 @@ def process(
     key: bytes | None,
     value: bytes | None,
     now: datetime | None = None,
-) -> Output:
-    """Validate and normalise one message from a source topic."""
-    try:
-        event = validate_event(value if value is not None else b"", topic=topic, now=now)
-    except EventValidationError as exc:
+) -> Processed:
+    """Validate and normalise every event of one message from a source topic."""
+    checked = validate_message(value, topic=topic, now=now)
+    out = Processed(ROW_TOPICS.get(topic, DEAD_LETTER_TOPIC))
+    if checked.events:
+        source = Source(topic, partition, offset, timestamp_ms)
+        out.rows = [to_row(event, source) for _, event in checked.events]
+    for rejected in checked.rejected:
+        index = rejected.index
+        letter_key = f"{topic}/{partition}/{offset}" + ("" if index is None else f"/{index}")
         letter = dead_letter(
-            topic=topic, partition=partition, offset=offset, key=key, value=value, errors=exc.errors
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            index=index,
+            key=key,
+            value=rejected.payload if index is not None else value,
+            errors=rejected.errors,
         )
-        return Output(DEAD_LETTER_TOPIC, f"{topic}/{partition}/{offset}".encode(), letter)
-    row = to_row(event, Source(topic, partition, offset, timestamp_ms))
-    return Output(ROW_TOPICS[topic], event.event_id.encode(), orjson.dumps(row))
+        out.dead_letters.append((letter_key.encode(), letter))
+    return out

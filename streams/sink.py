@@ -39,6 +39,7 @@ from dxpulse.clickhouse import Client
 from dxpulse.settings import Settings
 from dxpulse.streams.deadletter import dead_letter_row
 from dxpulse.streams.health import HealthSampler
+from dxpulse.streams.rowbatch import decode, is_row_batch
 from dxpulse.streams.topics import DEAD_LETTER_TOPIC, TABLE_OF_TOPIC
 from dxpulse.streams.windows import Span, coalesce_spans, rollup_sql, window_sql
 
@@ -47,6 +48,7 @@ __all__ = ["BatchStats", "ClickHouseSink"]
 log = logging.getLogger(__name__)
 
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -65,6 +67,11 @@ class BatchStats:
 
 
 def _parse_time(text: str) -> datetime:
+    """A row time: Unix seconds ("1763604900.123") or, in older rows, "YYYY-MM-DD hh:mm:ss.fff"."""
+    if "-" not in text:
+        return datetime.fromtimestamp(int(text[:-4]), UTC).replace(
+            microsecond=int(text[-3:]) * 1000
+        )
     return datetime.strptime(text + "000", _TIME_FORMAT).replace(tzinfo=UTC)
 
 
@@ -76,9 +83,10 @@ class ClickHouseSink:
         settings: bootstrap address, database, grace period.
         group_id: Kafka consumer group of the sink.
         worker_group: consumer group of the stream workers (for lag in pipeline health).
-        max_batch: most messages per write.
-        min_batch / linger_s: once messages arrive, wait up to ``linger_s`` for
-            ``min_batch`` of them before writing (fewer, fuller writes; adds <= linger_s).
+        max_rows: most rows per write (a row-batch message is never split, so a write
+            may exceed it by one message).
+        min_rows / linger_s: once messages arrive, wait up to ``linger_s`` for
+            ``min_rows`` rows before writing (fewer, fuller writes; adds <= linger_s).
         health_interval_s: how often to sample pipeline health.
         retry_max_s: longest pause between ClickHouse retries.
         insert_hook: called before each batch is written (tests use it to inject failures).
@@ -91,8 +99,8 @@ class ClickHouseSink:
         *,
         group_id: str = "dxpulse-sink",
         worker_group: str = "dxpulse-worker",
-        max_batch: int = 20_000,
-        min_batch: int = 5_000,
+        max_rows: int = 200_000,
+        min_rows: int = 50_000,
         linger_s: float = 1.0,
         health_interval_s: float = 5.0,
         retry_max_s: float = 10.0,
@@ -103,8 +111,8 @@ class ClickHouseSink:
         self.client = client
         self.settings = settings
         self.database = settings.database
-        self.max_batch = max_batch
-        self.min_batch = min(min_batch, max_batch)
+        self.max_rows = max_rows
+        self.min_rows = min(min_rows, max_rows)
         self.linger_s = linger_s
         self.retry_max_s = retry_max_s
         self.insert_hook = insert_hook
@@ -115,7 +123,7 @@ class ClickHouseSink:
             client_id="dxpulse-sink",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=max_batch,
+            max_poll_records=1000,
             max_poll_interval_ms=600_000,
             session_timeout_ms=30_000,
             fetch_max_bytes=64 * 1024 * 1024,
@@ -142,21 +150,30 @@ class ClickHouseSink:
             self.close()
 
     def run_once(self, *, timeout_ms: int = 500, stop: threading.Event | None = None) -> int:
-        """One poll -> write -> commit cycle; returns the number of messages written.
+        """One poll -> write -> commit cycle; returns the number of rows written.
 
         After the first messages arrive it keeps polling for up to ``linger_s`` or until
-        ``min_batch`` messages: a write costs about the same for 300 or 3,000 rows (the
+        ``min_rows`` rows: a write costs about the same for 3,000 or 30,000 rows (the
         window recomputation dominates), so fuller batches leave CPU to the workers.
         """
-        polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
-        messages = [m for batch in polled.values() for m in batch]
-        deadline = time.monotonic() + self.linger_s
-        while messages and len(messages) < self.min_batch and time.monotonic() < deadline:
-            remaining_ms = max(int((deadline - time.monotonic()) * 1000), 1)
-            more = self.consumer.poll(
-                timeout_ms=min(remaining_ms, 200), max_records=self.max_batch - len(messages)
-            )
-            messages.extend(m for batch in more.values() for m in batch)
+        messages: list[Any] = []
+        rows = 0
+        deadline = None
+        while rows < self.max_rows:
+            wait_ms = timeout_ms
+            if deadline is not None:
+                if rows >= self.min_rows or time.monotonic() >= deadline:
+                    break
+                wait_ms = min(max(int((deadline - time.monotonic()) * 1000), 1), 200)
+            polled = self.consumer.poll(timeout_ms=wait_ms, max_records=1000)
+            for batch in polled.values():
+                for message in batch:
+                    messages.append(message)
+                    rows += rows_in(message)
+            if deadline is None:
+                if not messages:
+                    break
+                deadline = time.monotonic() + self.linger_s
         if messages:
             stats = self._write_with_retry(messages, stop)
             if stats is None:  # stopped while ClickHouse was down: do not commit
@@ -165,10 +182,10 @@ class ClickHouseSink:
                 self.consumer.commit()
             except CommitFailedError as exc:  # a rebalance: the batch is replayed, harmlessly
                 log.warning("offset commit failed (%s); the batch will be replayed", exc)
-            self.written += len(messages)
+            self.written += rows
             self.health.record(stats)
         self.health.maybe_sample()
-        return len(messages)
+        return rows
 
     def close(self) -> None:
         try:
@@ -208,8 +225,8 @@ class ClickHouseSink:
         stats = BatchStats()
         by_table: dict[str, list[bytes]] = defaultdict(list)
         points: set[tuple[str, datetime]] = set()
+        minutes: set[tuple[str, int]] = set()
         received_ids: list[str] = []
-        grace = timedelta(seconds=60 + self.settings.window_grace_seconds)
         for message in messages:
             table = TABLE_OF_TOPIC[message.topic]
             if message.topic == DEAD_LETTER_TOPIC:
@@ -217,27 +234,32 @@ class ClickHouseSink:
                 by_table[table].append(orjson.dumps(row))
                 source = (row["source_topic"], row["source_partition"])
                 stats.dead_letters[source] += 1
-                continue
-            by_table[table].append(message.value)
-            row = orjson.loads(message.value)
-            occurred = _parse_time(row["occurred_at"])
-            minute = occurred.replace(second=0, microsecond=0)
-            points.add((row["locality_code"], minute))
-            source = (row["source_topic"], row["source_partition"])
-            if _parse_time(row["published_at"]) > minute + grace:
-                stats.late[source] += 1
-            if source not in stats.newest or occurred > stats.newest[source]:
-                stats.newest[source] = occurred
-            if row["event_type"] == "dossier.received":
-                received_ids.append(row["dossier_id"])
-        for table, rows in by_table.items():
+            elif is_row_batch(message.headers):
+                batch = decode(message.value)
+                header = batch.header
+                by_table[table].append(batch.rows)
+                stats.rows[table] += batch.count
+                minutes.update((loc, minute) for loc, minute in header["points"])
+                received_ids += header["received"]
+                source = (header["source_topic"], header["source_partition"])
+                stats.late[source] += header["late"]
+                newest = datetime.fromtimestamp(header["newest_ms"] / 1000, UTC)
+                if source not in stats.newest or newest > stats.newest[source]:
+                    stats.newest[source] = newest
+            else:  # one row per message: the form before row batches
+                by_table[table].append(message.value)
+                stats.rows[table] += 1
+                self._single_row(orjson.loads(message.value), stats, points, received_ids)
+        points |= {(loc, _EPOCH + timedelta(minutes=minute)) for loc, minute in minutes}
+        for table, chunks in by_table.items():
             self.client.raw_insert(
                 f"{self.database}.{table}",
                 None,
-                b"\n".join(rows),
+                b"\n".join(chunks),
                 fmt="JSONEachRow",
             )
-            stats.rows[table] += len(rows)
+            if table == "dead_letters":
+                stats.rows[table] += len(chunks)
         if received_ids:
             points |= self._completions_of(received_ids)
         if points:
@@ -252,6 +274,25 @@ class ClickHouseSink:
                 self.client.command(rollup_sql(self.database, chunk, version=version))
         return stats
 
+    def _single_row(
+        self,
+        row: dict[str, Any],
+        stats: BatchStats,
+        points: set[tuple[str, datetime]],
+        received_ids: list[str],
+    ) -> None:
+        grace = timedelta(seconds=60 + self.settings.window_grace_seconds)
+        occurred = _parse_time(row["occurred_at"])
+        minute = occurred.replace(second=0, microsecond=0)
+        points.add((row["locality_code"], minute))
+        source = (row["source_topic"], row["source_partition"])
+        if _parse_time(row["published_at"]) > minute + grace:
+            stats.late[source] += 1
+        if source not in stats.newest or occurred > stats.newest[source]:
+            stats.newest[source] = occurred
+        if row["event_type"] == "dossier.received":
+            received_ids.append(row["dossier_id"])
+
     def _completions_of(self, dossier_ids: list[str]) -> set[tuple[str, datetime]]:
         """Windows of completions that were waiting for these dossiers' received events."""
         result = self.client.query(
@@ -261,6 +302,14 @@ class ClickHouseSink:
             parameters={"ids": dossier_ids},
         )
         return {(str(loc), minute.replace(tzinfo=UTC)) for loc, minute in result.result_rows}
+
+
+def rows_in(message: Any) -> int:
+    """Rows a consumed message carries: a row batch's count, else 1."""
+    if is_row_batch(message.headers):
+        head = message.value[: message.value.index(b"\n")]
+        return int(orjson.loads(head)["rows"])
+    return 1
 
 
 def _chunks(items: list[Span], size: int) -> list[list[Span]]:

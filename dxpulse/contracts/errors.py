@@ -10,10 +10,14 @@ from pydantic import ValidationError
 
 from dxpulse.errors import DxpulseError
 
-__all__ = ["EventValidationError", "FieldError", "field_errors"]
+__all__ = ["FRIENDLY_REASONS", "EventValidationError", "FieldError", "field_errors"]
 
 _FIELD_PREFIX = re.compile(r"^(?:Value error, )?([a-z_]+): (.*)$", re.S)
 _EVENT_TYPE = re.compile(r"^[a-z]+\.[a-z]+$")
+
+#: field -> the reason given for any failure of a check pydantic-core makes natively
+#: (constraints are checked in Rust for speed; their stock messages are less helpful).
+FRIENDLY_REASONS = {"event_id": "must be a UUID like 0b3c7a1e-5d2f-4c8e-9a61-2f0e8d4b7c19"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
             loc, reason = ["event_type"], _tag_reason(err)
         elif kind == "union_tag_not_found":
             loc, reason = ["event_type"], "is required"
+        elif len(loc) == 1 and loc[0] in FRIENDLY_REASONS:
+            reason = FRIENDLY_REASONS[loc[0]]
         else:
             reason = message.removeprefix("Value error, ")
             match = _FIELD_PREFIX.match(message)

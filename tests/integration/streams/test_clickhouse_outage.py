@@ -53,7 +53,7 @@ def test_sink_survives_clickhouse_outage(
     sink = ClickHouseSink(
         connect(settings, database=settings.database),
         settings,
-        max_batch=500,
+        max_rows=500,
         retry_max_s=1.0,
         insert_hook=clickhouse_down,
     )

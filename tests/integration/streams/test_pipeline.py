@@ -132,7 +132,10 @@ def migrate(env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_views_equal_ground_truth(tmp_path: Path, fresh_kafka: LocalKafka) -> None:
+@pytest.mark.parametrize("batch_events", [1, 250], ids=["single", "batched"])
+def test_views_equal_ground_truth(
+    tmp_path: Path, fresh_kafka: LocalKafka, batch_events: int
+) -> None:
     env = env_for(tmp_path, fresh_kafka)
     migrate(env)
     messages: list[Any] = [*scenario(seed=11), *day_boundary_events()]
@@ -148,7 +151,7 @@ def test_views_equal_ground_truth(tmp_path: Path, fresh_kafka: LocalKafka) -> No
 
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     try:
-        publish(fresh_kafka.bootstrap, messages)
+        publish(fresh_kafka.bootstrap, messages, batch_events=batch_events)
         wait_caught_up(fresh_kafka.bootstrap)
         # While the worker owns the embedded database, `dxpulse sql` is answered by it.
         live = sql(env, "SELECT count() AS n FROM dossier_events FINAL")
@@ -185,7 +188,7 @@ def test_worker_killed_mid_stream_stays_exact(tmp_path: Path, fresh_kafka: Local
     messages = scenario(seed=12, messages=4000)
     truth = ground_truth(messages, successor_map())
     half = len(messages) // 2
-    publish(fresh_kafka.bootstrap, messages[:half])
+    publish(fresh_kafka.bootstrap, messages[:half], batch_events=100)
     worker = WorkerProcess(env, tmp_path / "worker.log").start()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until the sink has written part of it
@@ -193,7 +196,7 @@ def test_worker_killed_mid_stream_stays_exact(tmp_path: Path, fresh_kafka: Local
         if rows.returncode == 0 and int(json.loads(rows.stdout)[0]["n"]) > 0:
             break
         time.sleep(0.5)
-    publish(fresh_kafka.bootstrap, messages[half:])
+    publish(fresh_kafka.bootstrap, messages[half:], batch_events=100)
     worker.kill()  # SIGKILL: no flush, no commit
     restarted = WorkerProcess(env, tmp_path / "worker2.log").start()
     try:
@@ -213,10 +216,10 @@ def test_rebalance_when_a_worker_dies(tmp_path: Path, fresh_kafka: LocalKafka) -
     try:
         time.sleep(20)  # both join the group and share the 4 partitions of each topic
         third = len(messages) // 3
-        publish(fresh_kafka.bootstrap, messages[:third])
+        publish(fresh_kafka.bootstrap, messages[:third], batch_events=50)
         time.sleep(2)
         helper.kill()  # its partitions move to the owner after the session timeout
-        publish(fresh_kafka.bootstrap, messages[third:])
+        publish(fresh_kafka.bootstrap, messages[third:], batch_events=50)
         wait_caught_up(fresh_kafka.bootstrap)
     finally:
         assert owner.stop() == 0, owner.tail()

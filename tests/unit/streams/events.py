@@ -17,10 +17,11 @@ from dxpulse.contracts import (
 
 ICT = timezone(timedelta(hours=7))
 OCCURRED = "2026-11-20T09:15:00.123+07:00"
-OCCURRED_UTC = "2026-11-20 02:15:00.123"
+#: ... as a row stores it: Unix seconds with milliseconds (2026-11-20 02:15:00.123 UTC).
+OCCURRED_UTC = f"{int(datetime(2026, 11, 20, 2, 15, tzinfo=UTC).timestamp())}.123"
 #: Kafka timestamp 2026-11-20T02:15:30.456Z.
 PUBLISHED_MS = int(datetime(2026, 11, 20, 2, 15, 30, 456000, tzinfo=UTC).timestamp() * 1000)
-PUBLISHED_UTC = "2026-11-20 02:15:30.456"
+PUBLISHED_UTC = f"{int(datetime(2026, 11, 20, 2, 15, 30, tzinfo=UTC).timestamp())}.456"
 #: A fixed clock a little after the events (for the "not in the future" rule).
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=ICT)
 DOSSIER = "000.00.01.H26-261120-0001"

@@ -19,7 +19,7 @@ from dxpulse.contracts import (
 from dxpulse.streams.deadletter import classify, dead_letter, dead_letter_row
 from dxpulse.streams.normalize import version_of
 
-from .events import DROP, ICT, NOW, wire_bytes
+from .events import DROP, ICT, NOW, OCCURRED_UTC, wire_bytes
 from .sqltext import table_columns
 
 FIRST_SEEN = datetime(2026, 11, 20, 2, 15, 0, 123000, tzinfo=UTC)
@@ -223,10 +223,11 @@ def test_dead_letter_row_maps_every_field() -> None:
     )
     row = dead_letter_row(message)
     assert row == {
-        "first_seen_at": "2026-11-20 02:15:00.123",
+        "first_seen_at": OCCURRED_UTC,
         "source_topic": DOSSIER_TOPIC,
         "source_partition": 3,
         "source_offset": 77,
+        "source_index": 0,
         "message_key": "HS-1",
         "payload": value.decode(),
         "payload_encoding": "utf-8",
@@ -265,6 +266,7 @@ def test_dead_letter_row_of_base64_payload() -> None:
 
 def test_dead_letter_row_matches_the_table() -> None:
     columns = [c.name for c in table_columns("0004_dead_letters.sql", "dead_letters")]
+    columns.append("source_index")  # added by 0010_dead_letter_index.sql
     row = dead_letter_row(letter_bytes())
     assert sorted(row) == sorted(columns)
     assert orjson.loads(orjson.dumps(row)) == row

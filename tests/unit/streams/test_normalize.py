@@ -111,7 +111,7 @@ def test_dossier_received_values() -> None:
     assert row["procedure_code"] == "1.004227"
     assert row["channel"] == "online"
     assert row["online_level"] == "full"
-    assert row["due_at"] == "2026-11-27 10:00:00.000"
+    assert row["due_at"] == ch_time(datetime(2026, 11, 27, 10, tzinfo=UTC))
     assert row["fee_required"] is True
     assert row["applicant_type"] == "citizen"
     assert row["applicant_ref"] == APPLICANT
@@ -213,7 +213,8 @@ def test_locality_codes(sent: str, stored: str) -> None:
     ],
 )
 def test_ch_time_is_utc_with_milliseconds(value: datetime, expected: str) -> None:
-    assert ch_time(value) == expected
+    utc = datetime.strptime(expected, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    assert ch_time(value) == f"{int(utc.timestamp())}.{expected[-3:]}"
 
 
 def test_occurred_at_with_offset_and_nanoseconds() -> None:
@@ -231,14 +232,14 @@ def test_occurred_at_with_offset_and_nanoseconds() -> None:
         topic=DOSSIER_TOPIC,
     )
     row = to_row(event, source(DOSSIER_TOPIC))
-    assert row["occurred_at"] == "2026-11-20 02:15:00.123"
+    assert row["occurred_at"] == OCCURRED_UTC
 
 
 def test_published_at_is_the_kafka_timestamp_in_utc() -> None:
     row = to_row(
         build("dossier.rated"), Source(DOSSIER_TOPIC, partition=0, offset=0, timestamp_ms=1)
     )
-    assert row["published_at"] == "1970-01-01 00:00:00.001"
+    assert row["published_at"] == "0.001"
 
 
 def test_earlier_publication_has_higher_version() -> None:
@@ -264,6 +265,4 @@ def test_published_at_keeps_every_millisecond() -> None:
     for timestamp_ms in range(PUBLISHED_MS, PUBLISHED_MS + 20_000, 7):
         row = to_row(event, Source(DOSSIER_TOPIC, 0, 0, timestamp_ms))
         assert int(row["published_at"][-3:]) == timestamp_ms % 1000
-        assert row["published_at"][:-4] == datetime.fromtimestamp(
-            timestamp_ms // 1000, UTC
-        ).strftime("%Y-%m-%d %H:%M:%S")
+        assert row["published_at"][:-4] == str(timestamp_ms // 1000)

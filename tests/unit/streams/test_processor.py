@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,13 +16,26 @@ from dxpulse.contracts import (
     PAYMENT_TOPIC,
     validate_event,
 )
-from dxpulse.streams.normalize import Source, to_row
-from dxpulse.streams.processor import Output, process
+from dxpulse.streams.normalize import Source, ch_time, to_row
+from dxpulse.streams.processor import process
 from dxpulse.streams.topics import ROW_TOPICS, SOURCE_TOPICS
 
 from .events import EVENT_ID, EVENT_TYPES, NOW, topic_of, wire, wire_bytes
 
 TIMESTAMP_MS = int(datetime(2026, 11, 20, 2, 15, 30, tzinfo=UTC).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Output:
+    """The one thing a single-event message produces: a row or a dead letter."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+    @property
+    def is_dead_letter(self) -> bool:
+        return self.topic == DEAD_LETTER_TOPIC
 
 
 def run(topic: str, value: bytes | None, **kwargs: Any) -> Output:
@@ -30,7 +44,12 @@ def run(topic: str, value: bytes | None, **kwargs: Any) -> Output:
     kwargs.setdefault("timestamp_ms", TIMESTAMP_MS)
     kwargs.setdefault("key", b"HS-1")
     kwargs.setdefault("now", NOW)
-    return process(topic, value=value, **kwargs)
+    out = process(topic, value=value, **kwargs)
+    assert len(out.rows) + len(out.dead_letters) == 1
+    if out.dead_letters:
+        return Output(DEAD_LETTER_TOPIC, *out.dead_letters[0])
+    (row,) = out.rows
+    return Output(out.row_topic, row["event_id"].encode(), orjson.dumps(row))
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
@@ -72,7 +91,7 @@ def test_row_carries_source_coordinates_and_normalised_locality() -> None:
     assert row["source_topic"] == DOSSIER_TOPIC
     assert row["source_partition"] == 3
     assert row["source_offset"] == 9_999_999_999
-    assert row["published_at"] == "2026-11-20 02:15:30.000"
+    assert row["published_at"] == ch_time(datetime(2026, 11, 20, 2, 15, 30, tzinfo=UTC))
     assert (row["locality_code"], row["source_locality_code"]) == ("24", "27")
 
 
@@ -80,7 +99,10 @@ def test_row_carries_source_coordinates_and_normalised_locality() -> None:
     ("topic", "value", "reason"),
     [
         (DOSSIER_TOPIC, b"{not json", "invalid_json"),
-        (INVOICE_TOPIC, b"[]", "not_an_object"),
+        (INVOICE_TOPIC, b"5", "not_an_object"),
+        (INVOICE_TOPIC, b'"text"', "not_an_object"),
+        (INVOICE_TOPIC, b"[]", "invalid_batch"),
+        (INVOICE_TOPIC, b"[1, 2", "invalid_json"),
         (DOSSIER_TOPIC, wire_bytes("dossier.rated", event_type="dossier.x"), "unknown_event_type"),
         (PAYMENT_TOPIC, wire_bytes("payment.failed", locality_code="99"), "unknown_locality"),
         (DOSSIER_TOPIC, wire_bytes("dossier.rated", dossier_id="001234567890"), "citizen_id"),
@@ -182,3 +204,79 @@ def test_unknown_source_topic_is_a_dead_letter() -> None:
     out = run("dx.unknown.v1", wire_bytes("dossier.rated"))
     assert out.is_dead_letter
     assert out.key == b"dx.unknown.v1/2/41"
+
+
+# Batched messages ------------------------------------------------------------------------
+
+
+def test_batch_gives_a_row_per_valid_event_and_a_dead_letter_per_invalid_one() -> None:
+    good = [
+        wire("invoice.issued", event_id=f"00000000-0000-4000-8000-00000000000{n}") for n in (1, 2)
+    ]
+    bad = wire("invoice.cancelled", locality_code="99")
+    value = orjson.dumps([good[0], bad, good[1]])
+    out = process(
+        INVOICE_TOPIC,
+        partition=1,
+        offset=77,
+        timestamp_ms=TIMESTAMP_MS,
+        key=b"K",
+        value=value,
+        now=NOW,
+    )
+    assert out.row_topic == ROW_TOPICS[INVOICE_TOPIC]
+    assert [r["event_id"] for r in out.rows] == [g["event_id"] for g in good]
+    assert {r["source_offset"] for r in out.rows} == {77}
+    ((key, letter_bytes),) = out.dead_letters
+    assert key == f"{INVOICE_TOPIC}/1/77/1".encode()
+    letter = orjson.loads(letter_bytes)
+    assert letter["source_index"] == 1
+    assert letter["reason"] == "unknown_locality"
+    assert orjson.loads(letter["payload"]) == bad
+
+
+def test_batch_rows_equal_single_event_rows() -> None:
+    events = [wire(t) for t in ("dossier.received", "dossier.completed", "dossier.rated")]
+    batched = process(
+        DOSSIER_TOPIC,
+        partition=0,
+        offset=5,
+        timestamp_ms=TIMESTAMP_MS,
+        key=None,
+        value=orjson.dumps(events),
+        now=NOW,
+    )
+    singles = [
+        process(
+            DOSSIER_TOPIC,
+            partition=0,
+            offset=5,
+            timestamp_ms=TIMESTAMP_MS,
+            key=None,
+            value=orjson.dumps(e),
+            now=NOW,
+        ).rows[0]
+        for e in events
+    ]
+    assert batched.rows == singles
+
+
+def test_an_unusable_batch_is_one_dead_letter_with_the_whole_message() -> None:
+    out = process(
+        PAYMENT_TOPIC,
+        partition=0,
+        offset=3,
+        timestamp_ms=TIMESTAMP_MS,
+        key=b"P",
+        value=b"[]",
+        now=NOW,
+    )
+    assert not out.rows
+    ((key, letter_bytes),) = out.dead_letters
+    assert key == f"{PAYMENT_TOPIC}/0/3".encode()
+    letter = orjson.loads(letter_bytes)
+    assert (letter["payload"], letter["source_index"], letter["reason"]) == (
+        "[]",
+        None,
+        "invalid_batch",
+    )
