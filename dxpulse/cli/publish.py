@@ -14,9 +14,21 @@ from rich.table import Table
 
 from dxpulse.broker import require_kafka
 from dxpulse.cli.context import settings_of
+from dxpulse.producers.batching import MAX_BATCH_EVENTS
 from dxpulse.producers.files import FileFormat, FileRecord, detect_format, read_events
 
 console = Console(stderr=True)
+
+
+def batch_events_option() -> Any:
+    """``--batch-events N`` (default 500): events per Kafka message; 1 = single-event messages."""
+    return typer.Option(
+        500,
+        "--batch-events",
+        min=1,
+        max=MAX_BATCH_EVENTS,
+        help="Events per Kafka message, at most (the batched form); 1 = one message per event.",
+    )
 
 
 def publish(
@@ -37,11 +49,13 @@ def publish(
     file_format: str | None = typer.Option(
         None, "--format", help="jsonl or csv (default: from the file extension)."
     ),
+    batch_events: int = batch_events_option(),
 ) -> None:
     """Validate every line of FILE, publish the valid events to Kafka, report the rejected ones.
 
     Exits 1 when any line was rejected (or not delivered); rejected lines are written, with
-    their line number, field and reason, to --rejects.
+    their line number, field and reason, to --rejects. Valid events are sent in the batched
+    form (JSON arrays of up to --batch-events events per topic partition).
     """
     from dxpulse.producers import Delivery, DeliveryError, EventProducer
 
@@ -71,7 +85,10 @@ def publish(
         None
         if dry_run
         else EventProducer.from_settings(
-            settings, client_id="dxpulse-publish", on_delivery=on_delivery
+            settings,
+            client_id="dxpulse-publish",
+            on_delivery=on_delivery,
+            batch_events=batch_events,
         )
     )
     line_of: dict[str, FileRecord] = {}

@@ -26,11 +26,17 @@ days after receipt, so use a higher ``--speed`` to see whole lifecycles. Every r
 draws fresh identifiers from ``--seed`` and its window start, so repeated runs (a
 restarting container) do not collide.
 
-Messages are sent as raw bytes with their topic and key by a plain kafka-python
-producer (``acks=all``, idempotent): deliberately invalid ones must reach the broker
-too, which the validating SDK producer would refuse. ``--out FILE.jsonl`` writes one
-JSON object per message instead, without pacing:
-``{"topic": ..., "key": ..., "kind": ..., "value": "<the exact message text>"}``.
+Messages are sent as raw bytes by a plain kafka-python producer (``acks=all``,
+idempotent): deliberately invalid ones must reach the broker too, which the validating
+SDK producer would refuse. They go in the contract's **batched form** by default: each
+20 ms batch of events is grouped per topic and partition (Kafka's default partitioner on
+each event's key) into JSON-array messages of at most ``--batch-events`` (500) events,
+keyed by their first event and sent to that partition; a lone event goes as a plain
+single-event message. Invalid messages that are still JSON objects travel inside
+batches like any event; those that are not (broken JSON) are sent alone, in order.
+``--batch-events 1`` sends one keyed message per event. ``--out FILE.jsonl`` writes one
+JSON object per event instead, without pacing:
+``{"topic": ..., "key": ..., "kind": ..., "value": "<the exact event text>"}``.
 """
 
 from __future__ import annotations
@@ -57,7 +63,9 @@ from rich.progress import (
 from rich.table import Table
 
 from dxpulse.cli.context import settings_of
+from dxpulse.cli.publish import batch_events_option
 from dxpulse.errors import KafkaError, KafkaUnavailableError
+from dxpulse.producers.batching import RawBatcher
 from dxpulse.producers.simulator import (
     VN_TZ,
     MessageKind,
@@ -142,6 +150,7 @@ def simulate(
     ),
     legacy_codes: float = _rate_option("--legacy-codes", "events with a pre-2025 locality code"),
     invalid: float = _rate_option("--invalid", "extra messages that break the contract"),
+    batch_events: int = batch_events_option(),
 ) -> None:
     """Publish realistic national traffic: dossiers, payments and e-invoices of 34 provinces.
 
@@ -213,7 +222,9 @@ def simulate(
                 assert out is not None
                 _write(out, messages, target, record, progress, task)
             else:
-                _publish(producer, messages, target, rate, record, progress, task, failures)
+                _publish(
+                    producer, messages, target, rate, record, progress, task, failures, batch_events
+                )
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -320,12 +331,21 @@ def _publish(
     progress: Progress,
     task: TaskID,
     failures: list[str],
+    batch_events: int = 500,
 ) -> None:
-    """Send ``target`` messages paced to ``rate`` a second, in batches of ~20 ms."""
+    """Send ``target`` events paced to ``rate`` a second, in ticks of ~20 ms.
+
+    Each tick's events go in batched messages (``batch_events`` > 1) or one message each.
+    """
     from kafka.errors import KafkaError as KafkaClientError
 
-    def failed(exc: BaseException) -> None:
-        failures.append(f"{type(exc).__name__}: {exc}")
+    def on_future(future: Any, events: int) -> None:
+        def failed(exc: BaseException) -> None:
+            failures.extend([f"{type(exc).__name__}: {exc}"] * events)
+
+        future.add_errback(failed)
+
+    batcher = RawBatcher(producer, batch_events=batch_events, on_future=on_future)
 
     batch_size = max(1, int(rate / 50))
     bucket = TokenBucket(rate, capacity=max(rate, batch_size), now=time.monotonic())
@@ -342,8 +362,16 @@ def _publish(
         if not batch:
             break  # the simulated clock reached the end of the window
         try:
-            for m in batch:
-                producer.send(m.topic, value=m.value, key=m.key).add_errback(failed)
+            if batch_events == 1:
+                for m in batch:
+                    on_future(producer.send(m.topic, value=m.value, key=m.key), 1)
+            else:
+                for m in batch:
+                    if m.key is None or (m.kind is MessageKind.invalid and not _is_object(m.value)):
+                        batcher.add_single(m.topic, m.key, m.value)
+                    else:
+                        batcher.add(m.topic, m.key, m.value)
+                batcher.send_all()
         except KafkaClientError as exc:
             raise KafkaError(f"sending to Kafka failed: {exc}") from exc
         bucket.tokens -= len(batch)
@@ -352,6 +380,14 @@ def _publish(
         if (clock := time.monotonic()) - shown > 0.1 or sent >= target:
             shown = clock
             _show(progress, task, sent, batch)
+
+
+def _is_object(value: bytes) -> bool:
+    """Whether ``value`` is a JSON object (only those may travel inside a batch)."""
+    try:
+        return isinstance(orjson.loads(value), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _close(producer: Any) -> str | None:
