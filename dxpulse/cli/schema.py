@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dxpulse.contracts import TOPIC_KEYS
-from dxpulse.contracts.schema import export_json_schemas
+from dxpulse.contracts.schema import BATCH_SUFFIX, export_json_schemas
 
 app = typer.Typer(
     help="Machine-readable JSON Schemas (Draft 2020-12) of the event wire contract v1.",
@@ -28,7 +28,7 @@ def export(
         dir_okay=True,
     ),
 ) -> None:
-    """Write one <event_type>.schema.json per event type and one <topic>.schema.json per topic.
+    """Write <event_type>.schema.json per event type, <topic>.schema.json and <topic>.batch.schema.json per topic.
 
     Agencies that publish from other languages validate their messages against these
     before sending; the files are regenerated from the same models the pipeline uses.
@@ -40,7 +40,12 @@ def export(
     table.add_column("bytes", justify="right")
     for path in written:
         name = path.name.removesuffix(".schema.json")
-        kind = "topic" if name in TOPIC_KEYS else "event type"
+        if name in TOPIC_KEYS:
+            kind = "topic: one event"
+        elif name.removesuffix(BATCH_SUFFIX) in TOPIC_KEYS:
+            kind = "topic: batched message"
+        else:
+            kind = "event type"
         table.add_row(path.name, kind, str(path.stat().st_size))
     console.print(table)
     console.print(f"{len(written)} files written.")

@@ -1,8 +1,9 @@
 """The wire contract as JSON Schema (Draft 2020-12), for agencies that validate in other languages.
 
-One file per event type (``dossier.received.schema.json``) and one per topic
+One file per event type (``dossier.received.schema.json``), one per topic
 (``dx.dossier.v1.schema.json``: ``oneOf`` its event types, discriminated by
-``event_type``). Files are generated from the pydantic models, so they cannot drift
+``event_type``) and one per topic for its batched messages
+(``dx.dossier.v1.batch.schema.json``: an array of 1 to 1000 such events). Files are generated from the pydantic models, so they cannot drift
 from what the pipeline accepts; the few rules JSON Schema cannot express (a timestamp
 not in the future, ``due_at`` after ``occurred_at``, ``vat_vnd`` not above
 ``amount_vnd``) are stated in each schema's description.
@@ -12,7 +13,7 @@ Example::
     from pathlib import Path
     from dxpulse.contracts.schema import export_json_schemas
 
-    written = export_json_schemas(Path("schemas"))   # 11 files, stable byte for byte
+    written = export_json_schemas(Path("schemas"))   # 14 files, stable byte for byte
 
 or, from the shell, ``dxpulse schema export schemas/``.
 """
@@ -28,13 +29,21 @@ from dxpulse.contracts.common import MAX_FUTURE, SCHEMA_VERSION, EventBase
 from dxpulse.contracts.registry import EVENT_MODELS, TOPIC_ADAPTERS, TOPIC_KEYS
 
 __all__ = [
+    "BATCH_SUFFIX",
     "JSON_SCHEMA_DIALECT",
     "all_schemas",
+    "batch_schema",
     "event_schema",
     "export_json_schemas",
     "schema_id",
     "topic_schema",
 ]
+
+#: Schema name of a topic's batched messages: ``<topic>.batch``.
+BATCH_SUFFIX = ".batch"
+#: Most events in one batched message, and its largest encoded size (wire contract v1).
+_BATCH_EVENTS = 1000
+_BATCH_BYTES = 1024 * 1024
 
 #: The ``$schema`` of every exported file.
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -92,10 +101,33 @@ def topic_schema(topic: str) -> dict[str, Any]:
     return _with_header(topic, description, body)
 
 
+def batch_schema(topic: str) -> dict[str, Any]:
+    """The JSON Schema of a batched message on ``topic``: an array of 1-1000 of its events."""
+    union = TOPIC_ADAPTERS[topic].json_schema(mode="validation")
+    items = {k: v for k, v in union.items() if k != "$defs"}
+    description = (
+        f"A batched message on Kafka topic {topic}: a JSON array of 1 to {_BATCH_EVENTS} "
+        f"events of that topic (each as in {schema_id(topic)}), at most {_BATCH_BYTES} bytes "
+        f"encoded. Every event's key ({TOPIC_KEYS[topic]}) maps to the message's partition "
+        "under Kafka's default partitioner, (murmur2(key) & 0x7FFFFFFF) % partitions, and "
+        "the message key is the key of the first event; neither rule, nor the size limit, "
+        f"can be expressed in JSON Schema. {_FUTURE_RULE}"
+    )
+    body = {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": _BATCH_EVENTS,
+        "items": items,
+        "$defs": union.get("$defs", {}),
+    }
+    return _with_header(topic + BATCH_SUFFIX, description, body)
+
+
 def all_schemas() -> dict[str, dict[str, Any]]:
-    """Every schema by name: the event types first, then the topics."""
+    """Every schema by name: the event types, then the topics, then their batched forms."""
     schemas = {event_type: event_schema(event_type) for event_type in EVENT_MODELS}
     schemas.update({topic: topic_schema(topic) for topic in TOPIC_ADAPTERS})
+    schemas.update({topic + BATCH_SUFFIX: batch_schema(topic) for topic in TOPIC_ADAPTERS})
     return schemas
 
 
@@ -104,7 +136,7 @@ def _dump(schema: dict[str, Any]) -> str:
 
 
 def export_json_schemas(directory: Path) -> list[Path]:
-    """Write ``<name>.schema.json`` for every event type and topic into ``directory``.
+    """Write ``<name>.schema.json`` for every event type, topic and batched form into ``directory``.
 
     Creates ``directory`` when needed and overwrites earlier exports. The output is
     deterministic (pydantic's key order, two-space indent, UTF-8, trailing newline), so

@@ -102,3 +102,40 @@ def test_unreachable_broker_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 4
     assert "no Kafka broker at 127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def messages_with(bootstrap: str, tag: str) -> list[tuple[bytes | None, object]]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000)
+    consumer.assign([TopicPartition(DOSSIER_TOPIC, p) for p in range(4)])
+    consumer.seek_to_beginning()
+    found = [(m.key, orjson.loads(m.value)) for m in consumer if tag.encode() in m.value]
+    consumer.close()
+    return found
+
+
+@pytest.mark.parametrize("batch_events", [None, "1"])
+def test_publish_batches_by_default(
+    tmp_path: Path, kafka_bootstrap: str, batch_events: str | None
+) -> None:
+    tag = uuid.uuid4().hex[:10]
+    ids = [f"B{i % 3}-{tag}" for i in range(30)]  # three keys, ten events each
+    source = tmp_path / "many.jsonl"
+    source.write_text(
+        "".join(orjson.dumps(events(tag)[0] | {"dossier_id": i}).decode() + "\n" for i in ids)
+    )
+    args = ["publish", str(source)] + (["--batch-events", batch_events] if batch_events else [])
+    result = run_cli(*args, env={"DXPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap})
+    assert result.returncode == 0, result.stderr
+
+    found = messages_with(kafka_bootstrap, tag)
+    landed = [e for _, value in found for e in (value if isinstance(value, list) else [value])]
+    assert sorted(e["dossier_id"] for e in landed) == sorted(ids)  # type: ignore[index]
+    for key, value in found:
+        first = value[0] if isinstance(value, list) else value
+        assert key == first["dossier_id"].encode()  # type: ignore[index]
+    if batch_events == "1":
+        assert len(found) == 30 and not any(isinstance(v, list) for _, v in found)
+    else:
+        assert len(found) <= 3 and all(isinstance(v, list) for _, v in found)
+    # Identical lines, identical derived event ids: downstream counts each key once.
+    assert len({e["event_id"] for e in landed}) == 3  # type: ignore[index]

@@ -13,9 +13,11 @@ from dxpulse.contracts import (
     DOSSIER_TOPIC,
     INVOICE_TOPIC,
     PAYMENT_TOPIC,
+    TOPIC_KEYS,
     EventValidationError,
     validate_event,
 )
+from dxpulse.producers.batching import default_partition
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration
@@ -38,7 +40,7 @@ def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
 
 def consume_since(
     bootstrap: str, before: dict[TopicPartition, int]
-) -> list[tuple[str, bytes | None, bytes]]:
+) -> list[tuple[str, int, bytes | None, bytes]]:
     """Every message on the three topics after the offsets in ``before``."""
     after = end_offsets(bootstrap)
     consumer = KafkaConsumer(
@@ -53,7 +55,7 @@ def consume_since(
         for record in consumer:
             tp = TopicPartition(record.topic, record.partition)
             if record.offset < pending[tp]:
-                out.append((record.topic, record.key, record.value))
+                out.append((record.topic, record.partition, record.key, record.value))
             if all(consumer.position(p) >= end for p, end in pending.items()):
                 break
         return out
@@ -73,23 +75,46 @@ def summary_counts(stdout: str) -> tuple[int, dict[str, int]]:
     return int(total.group(1)), per_topic
 
 
-def test_simulate_publishes_what_it_reports(kafka_bootstrap: str) -> None:
+@pytest.mark.parametrize("batch_events", [None, "1"])
+def test_simulate_publishes_what_it_reports(kafka_bootstrap: str, batch_events: str | None) -> None:
     before = end_offsets(kafka_bootstrap)
     env = {"DXPULSE_KAFKA_BOOTSTRAP": kafka_bootstrap}
-    result = run_cli("simulate", "--rate", "500", "--duration", "4", "--seed", "7", env=env)
+    args = ["simulate", "--rate", "500", "--duration", "4", "--seed", "7", "--invalid", "0.05"]
+    if batch_events is not None:
+        args += ["--batch-events", batch_events]
+    result = run_cli(*args, env=env)
     assert result.returncode == 0, result.stderr
     total, per_topic = summary_counts(result.stdout)
-    assert 1900 <= total <= 2000  # 500 events/s for 4 s
+    assert 1900 <= total <= 2200  # 500 events/s for 4 s, and 5 % invalid ones
 
     messages = consume_since(kafka_bootstrap, before)
-    assert len(messages) == total
     seen = {topic: 0 for topic in TOPICS}
-    for topic, key, value in messages:
-        event = validate_event(value, topic=topic)
-        assert key == event.key.encode()
-        seen[topic] += 1
+    invalid = batches = 0
+    for topic, partition, key, value in messages:
+        try:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError:  # broken JSON: always a message of its own
+            invalid += 1
+            seen[topic] += 1
+            continue
+        items = data if isinstance(data, list) else [data]
+        batches += isinstance(data, list)
+        assert key == str(items[0][TOPIC_KEYS[topic]]).encode()  # the first event's key
+        for item in items:
+            seen[topic] += 1
+            assert default_partition(str(item[TOPIC_KEYS[topic]]).encode(), 4) == partition
+            try:
+                validate_event(item, topic=topic)
+            except EventValidationError:
+                invalid += 1
+    assert sum(seen.values()) == total
     assert {t: n for t, n in seen.items() if n} == per_topic
     assert seen[INVOICE_TOPIC] > 0.9 * total
+    assert invalid > 0
+    if batch_events == "1":
+        assert batches == 0 and len(messages) == total
+    else:  # 20 ms ticks of ~10 events over 12 partitions: mostly batches
+        assert batches > 0 and len(messages) < 0.8 * total
 
 
 def read_jsonl(path: Path) -> list[dict[str, str]]:

@@ -15,6 +15,7 @@ from dxpulse.contracts import EVENT_MODELS, TOPIC_KEYS
 from dxpulse.contracts.schema import (
     JSON_SCHEMA_DIALECT,
     all_schemas,
+    batch_schema,
     event_schema,
     export_json_schemas,
     schema_id,
@@ -22,7 +23,8 @@ from dxpulse.contracts.schema import (
 )
 from tests.unit.contracts.examples import DROP, EVENT_TYPES, accepted, make
 
-NAMES = [*EVENT_TYPES, *TOPIC_KEYS]
+BATCHES = [f"{topic}.batch" for topic in TOPIC_KEYS]
+NAMES = [*EVENT_TYPES, *TOPIC_KEYS, *BATCHES]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def topic_of(event_type: str) -> str:
 def test_one_file_per_event_type_and_topic(tmp_path: Path) -> None:
     paths = export_json_schemas(tmp_path / "nested" / "out")
     assert [p.name for p in paths] == [f"{n}.schema.json" for n in NAMES]
-    assert len(paths) == 11
+    assert len(paths) == 14
     assert sorted(p.name for p in (tmp_path / "nested" / "out").iterdir()) == sorted(
         p.name for p in paths
     )
@@ -140,6 +142,7 @@ def test_locality_enum(exported: dict[str, dict[str, Any]]) -> None:
 def test_helpers_agree_with_export(exported: dict[str, dict[str, Any]]) -> None:
     assert exported["dossier.rated"] == event_schema("dossier.rated")
     assert exported["dx.invoice.v1"] == topic_schema("dx.invoice.v1")
+    assert exported["dx.invoice.v1.batch"] == batch_schema("dx.invoice.v1")
 
 
 # --- valid examples pass, invalid ones fail ---------------------------------------------
@@ -232,6 +235,31 @@ def test_unknown_event_type_fails_topic_schema(exported: dict[str, dict[str, Any
     assert not validator(exported["dx.dossier.v1"]).is_valid(data)
 
 
+# --- batched messages -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", list(TOPIC_KEYS))
+def test_batch_schema_is_an_array_of_its_topics_events(
+    exported: dict[str, dict[str, Any]], topic: str
+) -> None:
+    schema = exported[f"{topic}.batch"]
+    assert (schema["type"], schema["minItems"], schema["maxItems"]) == ("array", 1, 1000)
+    single = exported[topic]
+    assert schema["items"]["oneOf"] == single["oneOf"] and schema["$defs"] == single["$defs"]
+    assert "murmur2" in schema["description"] and TOPIC_KEYS[topic] in schema["description"]
+    check = validator(schema)
+    types = [t for t in EVENT_TYPES if topic_of(t) == topic]
+    wire = [json.loads(accepted(make(t)).to_json()) for t in types]
+    check.validate(wire)
+    check.validate(wire[:1] * 1000)
+    assert not check.is_valid([])
+    assert not check.is_valid(wire[:1] * 1001)
+    assert not check.is_valid(wire[0])  # a single event is not a batch
+    others = [t for t in EVENT_TYPES if topic_of(t) != topic]
+    assert not check.is_valid([*wire, make(others[0])])
+    assert not check.is_valid([*wire, make(types[0], locality_code="99")])
+
+
 # --- CLI --------------------------------------------------------------------------------
 
 
@@ -240,9 +268,11 @@ def test_cli_schema_export(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["schema", "export", str(out)])
     assert result.exit_code == 0, result.output
     files = sorted(out.glob("*.schema.json"))
-    assert len(files) == 11
+    assert len(files) == 14
     assert {p.name for p in files} == {f"{n}.schema.json" for n in NAMES}
-    assert "11 files written" in result.output
+    assert "14 files written" in result.output
+    assert "dx.invoice.v1.batch.schema.json" in result.output
+    assert "batched message" in result.output
     assert "dossier.received.schema.json" in result.output
     for path in files:
         jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text("utf-8")))
