@@ -44,7 +44,27 @@ def json_blocks() -> list[tuple[str, str, str]]:
     return found
 
 
-BLOCKS = json_blocks()
+BLOCKS = [b for b in json_blocks() if not b[2].startswith("[")]
+BATCH = re.compile(
+    r"^Example batch on `(?P<topic>[^`]+)` with key `(?P<key>[^`]+)`, on partition "
+    r"(?P<partition>\d+) \(of (?P<count>\d+)\):\n\n```json\n(?P<json>.*?)^```$",
+    re.M | re.S,
+)
+
+
+def test_batch_example_follows_the_batch_rules() -> None:
+    from dxpulse.producers.batching import default_partition
+
+    (match,) = BATCH.finditer(contract_section())
+    topic, key = match["topic"], match["key"]
+    partition, count = int(match["partition"]), int(match["count"])
+    data = json.loads(match["json"])
+    assert isinstance(data, list) and 1 <= len(data) <= 1000
+    events = [validate_event(item, topic=topic, now=NOW) for item in data]
+    assert events[0].key == key
+    assert {default_partition(e.key.encode(), count) for e in events} == {partition}
+    assert [json.loads(e.to_json()) for e in events] == data
+    jsonschema.Draft202012Validator(all_schemas()[f"{topic}.batch"]).validate(data)
 
 
 def test_section_has_one_example_per_topic() -> None:
