@@ -109,6 +109,9 @@ def markdown(figures: Sequence[Figure], info: Machine, args: argparse.Namespace)
     notes = [f"- **{f.name}**: {f.note}" for f in figures if f.note]
     if notes:
         lines += ["", *notes]
+    for f in figures:
+        if f.extra.get("details"):
+            lines += ["", f"**{f.name}**: {f.extra['details']}"]
     return "\n".join(lines) + "\n"
 
 
@@ -127,7 +130,7 @@ def print_table(figures: Sequence[Figure]) -> None:
         from rich.table import Table
     except ImportError:  # pragma: no cover - rich is a dependency
         for r in rows(figures):
-            print(" | ".join(r))  # noqa: T201
+            print(" | ".join(r))
         return
     table = Table(*HEADER)
     for r in rows(figures):
@@ -157,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> list[Figure]:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     names = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:

@@ -22,12 +22,17 @@ inserts, de-duplication and window recomputation); the issue's goal is >= 25 % o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from bench.harness import Context, Figure
+from bench.profile import Profile, Profiler
+from bench.profile import available as profiling_available
 from bench.stack import (
     FAULTS,
     Stack,
@@ -51,7 +56,8 @@ def run(ctx: Context) -> list[Figure]:
     now = datetime.now(UTC)
     messages = generate(events, now, **FAULTS)
     expected = accepted_events(messages)
-    wire = batched(messages, partitions=partitions_of(ctx.bootstrap))
+    batch_events = int(ctx.options.get("batch_events", 500))
+    wire = batched(messages, partitions=partitions_of(ctx.bootstrap), batch_events=batch_events)
     seconds = publish_raw(ctx.bootstrap, wire)
     ctx.progress(f"published {events:,} events in {len(wire):,} messages, {seconds:.1f} s")
 
@@ -99,40 +105,55 @@ def run(ctx: Context) -> list[Figure]:
         ctx.progress(f"rep {rep}: baseline {measured_base:,.0f} events/s")
         if not warm:
             baseline.values.append(measured_base)
+    if profiling_available():
+        output = ctx.workdir / "worker-profile.txt"
+        rate, _, _ = _pipeline(ctx, stack, 1, expected, profile=output)
+        profile = Profile(output.read_text() if output.exists() else "")
+        cpu.extra["details"] = (
+            f"py-spy profile of the 1-worker process over one more run ({rate:,.0f} events/s "
+            f"while sampled; {profile.samples:,} samples, Python frames only, all threads):\n\n"
+            + profile.markdown(top=15)
+        )
+        ctx.progress(cpu.extra["details"])
     return [figures[1], figures[2], baseline, startup, cpu]
 
 
 def _pipeline(
-    ctx: Context, stack: Stack, workers: int, expected: int
+    ctx: Context, stack: Stack, workers: int, expected: int, *, profile: Path | None = None
 ) -> tuple[float, float, float]:
     """One run: (events/s, start-up seconds, worker CPU ms per 1,000 events)."""
     stack.reset()
     started = time.monotonic()
     procs = stack.start_workers(workers)
-    first: tuple[float, int] | None = None
-    done_at = 0.0
     try:
-        deadline = started + max(600, expected / 1000)
-        while time.monotonic() < deadline:
-            stack.check(procs)
-            rows = stack.try_query("SELECT toUInt64(sum(events)) FROM window_1m FINAL")
-            now = time.monotonic()
-            total = int(rows[0][0] or 0) if rows else 0
-            if total and first is None:
-                first = (now, total)
-            if total >= expected:
-                done_at = now
-                break
-            time.sleep(0.1)
-        else:
-            raise TimeoutError(f"the pipeline did not count {expected} events in time")
+        with contextlib.ExitStack() as attached:
+            if profile is not None:
+                attached.enter_context(Profiler(procs[0].pid, profile))
+            (first_at, first_total), done_at = _wait_counted(stack, procs, expected, started)
         cpu_s = cpu_seconds(procs[0].pid)
     finally:
         stack.stop_workers(procs)
-    assert first is not None
-    first_at, first_total = first
     rate = (expected - first_total) / max(done_at - first_at, 1e-3)
     return rate, first_at - started, cpu_s * 1_000_000 / expected
+
+
+def _wait_counted(
+    stack: Stack, procs: list[Any], expected: int, started: float
+) -> tuple[tuple[float, int], float]:
+    """Poll until the windows count ``expected`` events: ((first rows at, count), done at)."""
+    first: tuple[float, int] | None = None
+    deadline = started + max(600, expected / 1000)
+    while time.monotonic() < deadline:
+        stack.check(procs)
+        rows = stack.try_query("SELECT toUInt64(sum(events)) FROM window_1m FINAL")
+        now = time.monotonic()
+        total = int(rows[0][0] or 0) if rows else 0
+        if total and first is None:
+            first = (now, total)
+        if first is not None and total >= expected:
+            return first, now
+        time.sleep(0.1)
+    raise TimeoutError(f"the pipeline did not count {expected} events in time")
 
 
 def _baseline(bootstrap: str, messages: int, events: int) -> float:

@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -151,16 +152,12 @@ class Stack:
         admin = KafkaAdminClient(bootstrap_servers=self.ctx.bootstrap, client_id="bench-reset")
         try:
             for group in (APP_ID, SINK_GROUP):
-                try:
+                with contextlib.suppress(GroupIdNotFoundError, KafkaError):
                     admin.delete_groups([group])
-                except (GroupIdNotFoundError, KafkaError):
-                    pass
             doomed = [t for t in (*INTERNAL_TOPICS, DEAD_LETTER_TOPIC) if t in admin.list_topics()]
             if doomed:
-                try:
+                with contextlib.suppress(UnknownTopicOrPartitionError):
                     admin.delete_topics(doomed, timeout_ms=30_000)
-                except UnknownTopicOrPartitionError:
-                    pass
                 deadline = time.monotonic() + 30
                 while set(doomed) & set(admin.list_topics()) and time.monotonic() < deadline:
                     time.sleep(0.2)

@@ -16,6 +16,7 @@ one event so that the copy published first wins (see sql/0003_raw_events.sql).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,13 +26,24 @@ from dxpulse.contracts import (
     DossierRated,
     DossierReceived,
     EventBase,
+    InvoiceCancelled,
     InvoiceIssued,
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentSucceeded,
 )
-from dxpulse.contracts.invoice import InvoiceEventBase
-from dxpulse.contracts.payment import PaymentEventBase
 from dxpulse.reference import load_localities
 
-__all__ = ["VERSION_BASE", "Source", "ch_ms", "ch_time", "epoch_ms", "to_row", "version_of"]
+__all__ = [
+    "VERSION_BASE",
+    "Source",
+    "ch_ms",
+    "ch_time",
+    "epoch_ms",
+    "to_row",
+    "to_rows",
+    "version_of",
+]
 
 #: version = VERSION_BASE - publish time in ms: the earliest copy has the highest version.
 VERSION_BASE = 10**13
@@ -73,51 +85,98 @@ def version_of(timestamp_ms: int) -> int:
 
 def to_row(event: EventBase, source: Source) -> dict[str, Any]:
     """The raw-table row for ``event`` (keys are the table's column names)."""
-    localities = load_localities()
-    row: dict[str, Any] = {
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "occurred_at": ch_time(event.occurred_at),
+    return to_rows([event], source)[0][0]
+
+
+def to_rows(events: Sequence[EventBase], source: Source) -> tuple[list[dict[str, Any]], list[int]]:
+    """:func:`to_row` of every event of one message, and each event's ``occurred_at`` in ms.
+
+    What the message gives every row (source coordinates, publish time, version) is
+    worked out once.
+    """
+    successor = load_localities().successor
+    common = {
         "published_at": ch_ms(source.timestamp_ms),
-        "agency_code": event.agency_code,
-        "locality_code": localities.successor(event.locality_code),
-        "source_locality_code": event.locality_code,
         "source_topic": source.topic,
         "source_partition": source.partition,
         "source_offset": source.offset,
         "version": version_of(source.timestamp_ms),
     }
-    if isinstance(event, DossierReceived):
-        row.update(
-            dossier_id=event.dossier_id,
-            procedure_code=event.procedure_code,
-            channel=event.channel,
-            online_level=event.online_level or "",
-            due_at=ch_time(event.due_at),
-            fee_required=event.fee_required,
-            applicant_type=event.applicant_type,
-            applicant_ref=event.applicant_ref or "",
-        )
-    elif isinstance(event, DossierCompleted):
-        row.update(dossier_id=event.dossier_id, result=event.result, digitized=event.digitized)
-    elif isinstance(event, DossierRated):
-        row.update(dossier_id=event.dossier_id, satisfaction=event.satisfaction)
-    elif isinstance(event, InvoiceEventBase):
-        row.update(
-            invoice_id=event.invoice_id,
-            seller_tax_code=event.seller_tax_code,
-            amount_vnd=event.amount_vnd,
-        )
-        if isinstance(event, InvoiceIssued):
-            row.update(invoice_kind=event.invoice_kind, vat_vnd=event.vat_vnd)
-    elif isinstance(event, PaymentEventBase):
-        row.update(
-            payment_id=event.payment_id,
-            dossier_id=event.dossier_id or "",
-            amount_vnd=event.amount_vnd,
-            method=event.method,
-            gateway=event.gateway,
-        )
-    else:  # pragma: no cover - every contract type is handled above
-        raise TypeError(f"no row mapping for {type(event).__name__}")
-    return row
+    rows: list[dict[str, Any]] = []
+    occurred: list[int] = []
+    for event in events:
+        ms = epoch_ms(event.occurred_at)
+        fields = event.__dict__
+        row = {
+            "event_id": fields["event_id"],
+            "event_type": fields["event_type"],
+            "occurred_at": ch_ms(ms),
+            "agency_code": fields["agency_code"],
+            "locality_code": successor(fields["locality_code"]),
+            "source_locality_code": fields["locality_code"],
+            **common,
+        }
+        try:
+            specific = _SPECIFIC[type(event)]
+        except KeyError:  # pragma: no cover - every contract type has a mapping
+            raise TypeError(f"no row mapping for {type(event).__name__}") from None
+        row.update(specific(fields))
+        rows.append(row)
+        occurred.append(ms)
+    return rows, occurred
+
+
+def _received(f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dossier_id": f["dossier_id"],
+        "procedure_code": f["procedure_code"],
+        "channel": f["channel"],
+        "online_level": f["online_level"] or "",
+        "due_at": ch_time(f["due_at"]),
+        "fee_required": f["fee_required"],
+        "applicant_type": f["applicant_type"],
+        "applicant_ref": f["applicant_ref"] or "",
+    }
+
+
+def _completed(f: dict[str, Any]) -> dict[str, Any]:
+    return {"dossier_id": f["dossier_id"], "result": f["result"], "digitized": f["digitized"]}
+
+
+def _rated(f: dict[str, Any]) -> dict[str, Any]:
+    return {"dossier_id": f["dossier_id"], "satisfaction": f["satisfaction"]}
+
+
+def _invoice(f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "invoice_id": f["invoice_id"],
+        "seller_tax_code": f["seller_tax_code"],
+        "amount_vnd": f["amount_vnd"],
+    }
+
+
+def _issued(f: dict[str, Any]) -> dict[str, Any]:
+    return {**_invoice(f), "invoice_kind": f["invoice_kind"], "vat_vnd": f["vat_vnd"]}
+
+
+def _payment(f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "payment_id": f["payment_id"],
+        "dossier_id": f["dossier_id"] or "",
+        "amount_vnd": f["amount_vnd"],
+        "method": f["method"],
+        "gateway": f["gateway"],
+    }
+
+
+#: event class -> the columns only its family has.
+_SPECIFIC: dict[type[EventBase], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    DossierReceived: _received,
+    DossierCompleted: _completed,
+    DossierRated: _rated,
+    InvoiceIssued: _issued,
+    InvoiceCancelled: _invoice,
+    PaymentSucceeded: _payment,
+    PaymentFailed: _payment,
+    PaymentRefunded: _payment,
+}

@@ -23,7 +23,7 @@ from typing import Any
 
 from dxpulse.contracts.batch import validate_message
 from dxpulse.streams.deadletter import dead_letter
-from dxpulse.streams.normalize import Source, to_row
+from dxpulse.streams.normalize import Source, to_rows
 from dxpulse.streams.topics import DEAD_LETTER_TOPIC, ROW_TOPICS
 
 __all__ = ["DEAD_LETTER_TOPIC", "Processed", "process"]
@@ -35,6 +35,8 @@ class Processed:
 
     row_topic: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: each row's ``occurred_at`` in Unix milliseconds (for the sink's window bookkeeping)
+    occurred_ms: list[int] = field(default_factory=list)
     dead_letters: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
@@ -53,7 +55,7 @@ def process(
     out = Processed(ROW_TOPICS.get(topic, DEAD_LETTER_TOPIC))
     if checked.events:
         source = Source(topic, partition, offset, timestamp_ms)
-        out.rows = [to_row(event, source) for _, event in checked.events]
+        out.rows, out.occurred_ms = to_rows([event for _, event in checked.events], source)
     for rejected in checked.rejected:
         index = rejected.index
         letter_key = f"{topic}/{partition}/{offset}" + ("" if index is None else f"/{index}")

@@ -66,12 +66,18 @@ class RowBatch:
     newest_ms: int = 0
     size: int = 0
 
-    def add(self, row: dict[str, Any], *, late_after_s: int) -> None:
-        """Add one normalised row (``late_after_s``: 60 + the grace period)."""
+    def add(
+        self, row: dict[str, Any], *, late_after_s: int, occurred_ms: int | None = None
+    ) -> None:
+        """Add one normalised row (``late_after_s``: 60 + the grace period).
+
+        ``occurred_ms`` saves reading ``occurred_at`` back from the row.
+        """
         line = orjson.dumps(row)
         self.rows.append(line)
         self.size += len(line) + 1
-        occurred_ms = _ms(row["occurred_at"])
+        if occurred_ms is None:
+            occurred_ms = _ms(row["occurred_at"])
         minute = occurred_ms // 60_000
         self.points.add((row["locality_code"], minute))
         if _ms(row["published_at"]) > (minute * 60 + late_after_s) * 1000:
@@ -122,12 +128,19 @@ class RowBatcher:
         self._open: dict[tuple[str, int], RowBatch] = {}
         self._full: list[RowBatch] = []
 
-    def add(self, row: dict[str, Any], *, source_topic: str, source_partition: int) -> None:
+    def add(
+        self,
+        row: dict[str, Any],
+        *,
+        source_topic: str,
+        source_partition: int,
+        occurred_ms: int | None = None,
+    ) -> None:
         key = (source_topic, source_partition)
         batch = self._open.get(key)
         if batch is None:
             batch = self._open[key] = RowBatch(source_topic, source_partition)
-        batch.add(row, late_after_s=self.late_after_s)
+        batch.add(row, late_after_s=self.late_after_s, occurred_ms=occurred_ms)
         if batch.size >= self.max_bytes:
             self._full.append(self._open.pop(key))
 

@@ -52,7 +52,9 @@ def ms(value: datetime) -> int:
 
 
 def minute_of(row: dict[str, Any]) -> datetime:
-    return utc(row["occurred_at"]).replace(second=0, microsecond=0)
+    """The minute of a row's ``occurred_at`` (Unix seconds with milliseconds, "s.fff")."""
+    seconds = int(row["occurred_at"].split(".")[0])
+    return datetime.fromtimestamp(seconds - seconds % 60, UTC)
 
 
 def counts(**nonzero: int) -> dict[str, int]:
