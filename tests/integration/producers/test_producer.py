@@ -222,7 +222,7 @@ def rated(tag: str, i: int, dossier_id: str | None = None) -> dict[str, Any]:
 
 def same_partition_keys(tag: str, n: int, partitions: int = 4) -> list[str]:
     """``n`` distinct dossier ids that the default partitioner puts on one partition."""
-    keys = (f"S-{tag}-{i}" for i in range(10_000))
+    keys = (f"S-{tag}-{i:05d}" for i in range(10_000))  # one length: one event size
     return [k for k in keys if default_partition(k.encode(), partitions) == 0][:n]
 
 
