@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
@@ -24,9 +25,15 @@ from types import TracebackType
 __all__ = ["Profile", "Profiler", "available"]
 
 
+def _py_spy() -> str | None:
+    """py-spy beside this Python (a venv not on PATH), else on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
 def available() -> bool:
     """Whether py-spy is installed."""
-    return shutil.which("py-spy") is not None
+    return _py_spy() is not None
 
 
 class Profile:
@@ -84,7 +91,7 @@ class Profiler:
     def __init__(self, pid: int, output: Path, *, rate: int = 100) -> None:
         self.output = output
         self.command = [
-            "py-spy", "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw",
+            _py_spy() or "py-spy", "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw",
             "--threads", "--nonblocking", "-o", str(output),
         ]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None

@@ -128,13 +128,13 @@ def _agent(
                     value=message.value,
                     now=now,
                 )
-                for row, occurred_ms in zip(out.rows, out.occurred_ms, strict=True):
-                    batcher.add(
-                        row,
-                        source_topic=message.topic,
-                        source_partition=message.partition,
-                        occurred_ms=occurred_ms,
-                    )
+                batcher.add(
+                    out.rows,
+                    out.occurred_ms,
+                    published_ms=out.published_ms,
+                    source_topic=message.topic,
+                    source_partition=message.partition,
+                )
                 # Buffered; Faust flushes the producer before it commits source offsets.
                 for key, letter in out.dead_letters:
                     dead_letters.send_soon(key=key, value=letter)

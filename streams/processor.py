@@ -34,6 +34,8 @@ class Processed:
     """The outcome of one source message."""
 
     row_topic: str
+    #: the message's Kafka timestamp (ms)
+    published_ms: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
     #: each row's ``occurred_at`` in Unix milliseconds (for the sink's window bookkeeping)
     occurred_ms: list[int] = field(default_factory=list)
@@ -52,7 +54,7 @@ def process(
 ) -> Processed:
     """Validate and normalise every event of one message from a source topic."""
     checked = validate_message(value, topic=topic, now=now)
-    out = Processed(ROW_TOPICS.get(topic, DEAD_LETTER_TOPIC))
+    out = Processed(ROW_TOPICS.get(topic, DEAD_LETTER_TOPIC), published_ms=timestamp_ms)
     if checked.events:
         source = Source(topic, partition, offset, timestamp_ms)
         out.rows, out.occurred_ms = to_rows([event for _, event in checked.events], source)

@@ -18,7 +18,9 @@ So the sink inserts the rows as they are, without parsing them. The Kafka header
 Example::
 
     batcher = RowBatcher("dx.internal.invoice_events.v1", grace_seconds=300)
-    batcher.add(row, source_topic="dx.invoice.v1", source_partition=3)
+    out = process("dx.invoice.v1", partition=3, ...)          # streams.processor
+    batcher.add(out.rows, out.occurred_ms, published_ms=out.published_ms,
+                source_topic="dx.invoice.v1", source_partition=3)
     for message in batcher.drain():
         producer.send(message.topic, message.value, partition=message.partition,
                       headers=[FORMAT_HEADER])
@@ -26,7 +28,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,11 +50,6 @@ FORMAT_HEADER = ("dx-format", b"rows-v2")
 MAX_BYTES = 512 * 1024
 
 
-def _ms(text: str) -> int:
-    """Milliseconds of a :func:`~dxpulse.streams.normalize.ch_ms` value ("123.456")."""
-    return int(text[:-4]) * 1000 + int(text[-3:])
-
-
 @dataclass
 class RowBatch:
     """Rows of one raw table from one source partition, and the facts the sink needs."""
@@ -67,25 +64,40 @@ class RowBatch:
     size: int = 0
 
     def add(
-        self, row: dict[str, Any], *, late_after_s: int, occurred_ms: int | None = None
-    ) -> None:
-        """Add one normalised row (``late_after_s``: 60 + the grace period).
+        self,
+        rows: Sequence[dict[str, Any]],
+        occurred_ms: Sequence[int],
+        *,
+        published_ms: int,
+        late_after_s: int,
+        max_bytes: int | None = None,
+    ) -> int:
+        """Add rows of one source message; returns how many fitted under ``max_bytes``.
 
-        ``occurred_ms`` saves reading ``occurred_at`` back from the row.
+        ``occurred_ms`` is each row's ``occurred_at`` in Unix ms, ``published_ms`` the
+        message's Kafka timestamp, ``late_after_s`` 60 + the grace period.
         """
-        line = orjson.dumps(row)
-        self.rows.append(line)
-        self.size += len(line) + 1
-        if occurred_ms is None:
-            occurred_ms = _ms(row["occurred_at"])
-        minute = occurred_ms // 60_000
-        self.points.add((row["locality_code"], minute))
-        if _ms(row["published_at"]) > (minute * 60 + late_after_s) * 1000:
-            self.late += 1
-        if occurred_ms > self.newest_ms:
-            self.newest_ms = occurred_ms
-        if row["event_type"] == "dossier.received":
-            self.received.append(row["dossier_id"])
+        late_before = published_ms - late_after_s * 1000  # a window starting earlier is late
+        lines, points, received = self.rows, self.points, self.received
+        size, late, newest = self.size, self.late, self.newest_ms
+        added = 0
+        for row, ms in zip(rows, occurred_ms, strict=True):
+            if max_bytes is not None and size >= max_bytes:
+                break
+            line = orjson.dumps(row)
+            lines.append(line)
+            size += len(line) + 1
+            minute = ms // 60_000
+            points.add((row["locality_code"], minute))
+            if minute * 60_000 < late_before:
+                late += 1
+            if ms > newest:
+                newest = ms
+            if row["event_type"] == "dossier.received":
+                received.append(row["dossier_id"])
+            added += 1
+        self.size, self.late, self.newest_ms = size, late, newest
+        return added
 
     def encode(self) -> bytes:
         header = {
@@ -130,19 +142,29 @@ class RowBatcher:
 
     def add(
         self,
-        row: dict[str, Any],
+        rows: Sequence[dict[str, Any]],
+        occurred_ms: Sequence[int],
         *,
+        published_ms: int,
         source_topic: str,
         source_partition: int,
-        occurred_ms: int | None = None,
     ) -> None:
+        """Add the rows of one source message (``occurred_ms``: each row's event time)."""
         key = (source_topic, source_partition)
-        batch = self._open.get(key)
-        if batch is None:
-            batch = self._open[key] = RowBatch(source_topic, source_partition)
-        batch.add(row, late_after_s=self.late_after_s, occurred_ms=occurred_ms)
-        if batch.size >= self.max_bytes:
-            self._full.append(self._open.pop(key))
+        while rows:
+            batch = self._open.get(key)
+            if batch is None:
+                batch = self._open[key] = RowBatch(source_topic, source_partition)
+            added = batch.add(
+                rows,
+                occurred_ms,
+                published_ms=published_ms,
+                late_after_s=self.late_after_s,
+                max_bytes=self.max_bytes,
+            )
+            rows, occurred_ms = rows[added:], occurred_ms[added:]
+            if batch.size >= self.max_bytes:
+                self._full.append(self._open.pop(key))
 
     def drain(self) -> Iterator[RowMessage]:
         """Every batch collected so far, as messages (the batcher is empty afterwards)."""
