@@ -96,32 +96,39 @@ HEADER = ["scenario", "figure", "unit", "min", "median", "max", "goal", "met", "
 
 
 def markdown(figures: Sequence[Figure], info: Machine, args: argparse.Namespace) -> str:
+    """One run for RESULTS.md: the machine, then a table per scenario with its notes."""
     lines = [
         f"### {info.date}, commit {info.commit}",
         "",
         f"`python -m bench {' '.join(sys.argv[1:])}`: {info.describe()}; "
         f"{args.reps} repetitions after warm-up{' (SMOKE: not meaningful)' if args.smoke else ''}.",
-        "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "|".join(["---"] * 3 + ["---:"] * 3 + ["---"] * 3) + "|",
     ]
-    lines += ["| " + " | ".join(r) + " |" for r in rows(figures)]
-    notes = [f"- **{f.name}**: {f.note}" for f in figures if f.note]
-    if notes:
-        lines += ["", *notes]
-    for f in figures:
-        if f.extra.get("details"):
-            lines += ["", f"**{f.name}**: {f.extra['details']}"]
+    for scenario in dict.fromkeys(f.scenario for f in figures):
+        mine = [f for f in figures if f.scenario == scenario]
+        lines += [
+            "",
+            f"#### {scenario}",
+            "",
+            "| " + " | ".join(HEADER[1:]) + " |",
+            "|" + "|".join(["---"] * 2 + ["---:"] * 3 + ["---"] * 3) + "|",
+        ]
+        lines += ["| " + " | ".join(r[1:]) + " |" for r in rows(mine)]
+        notes = [f"- **{f.name}**: {f.note}" for f in mine if f.note]
+        if notes:
+            lines += ["", *notes]
+        for f in mine:
+            if f.extra.get("details"):
+                lines += ["", f"**{f.name}**: {f.extra['details']}"]
     return "\n".join(lines) + "\n"
 
 
-def record(text: str) -> None:
+def record(text: str, path: Path = RESULTS) -> None:
     """Append a run to RESULTS.md (history is kept: never overwritten)."""
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    current = path.read_text() if path.exists() else "# Benchmark results\n"
     marker = "## python -m bench"
     if marker not in current:
         current = current.rstrip("\n") + f"\n\n{marker}\n\nEvery run appended, newest last.\n"
-    RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
+    path.write_text(current.rstrip("\n") + "\n\n" + text)
 
 
 def print_table(figures: Sequence[Figure]) -> None:
@@ -146,6 +153,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply data sizes")
     parser.add_argument("--bootstrap", help="use this Kafka broker instead of starting one")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="file --record appends to")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -209,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> list[Figure]:
             shutil.rmtree(root, ignore_errors=True)
     print_table(figures)
     if args.record:
-        record(markdown(figures, machine(), args))
+        record(markdown(figures, machine(), args), args.results)
     return figures
 
 
