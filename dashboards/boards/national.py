@@ -37,6 +37,7 @@ from dxpulse.dashboards.panels import (
     latest_month,
     nav_links,
     province_link,
+    range_windows,
     rolling_24h,
     windows,
 )
@@ -131,7 +132,7 @@ def _map() -> Panel:
                     FROM
                     (
                         SELECT locality_code, sum(received) AS dossiers, {online.expr} AS online_rate
-                        FROM {indent(windows(), 24)}
+                        FROM {indent(range_windows(), 24)}
                         GROUP BY locality_code
                     ) AS w
                     INNER JOIN province_seats AS s ON s.code = w.locality_code
@@ -173,7 +174,7 @@ def _province_table() -> Panel:
                         l.locality_name AS locality_name,
                         sum(w.received) AS dossiers_received,
                         {rates}
-                    FROM {indent(windows(), 20)} AS w
+                    FROM {indent(range_windows(), 20)} AS w
                     LEFT JOIN v_localities AS l ON l.locality_code = w.locality_code
                     GROUP BY locality_code, locality_name
                     ORDER BY locality_code

@@ -36,6 +36,7 @@ from dxpulse.dashboards.panels import (
     province_filter,
     province_link,
     range_stat,
+    range_windows,
     windows,
 )
 
@@ -120,14 +121,16 @@ def _over_time() -> tuple[Panel, ...]:
 
 
 def _breakdown(title: str, description: str, label: str) -> Panel:
+    # Distinct event_ids rather than count() over FINAL: the same result (copies of an
+    # event are identical) without FINAL's merge of the raw table.
     return PieChartPanel(
         title=title,
         description=description,
         targets=(
             ClickHouseTarget(
                 sql=f"""
-                    SELECT {indent(label, 24)} AS label, count() AS payments
-                    FROM payment_events FINAL
+                    SELECT {indent(label, 24)} AS label, uniqExact(event_id) AS payments
+                    FROM payment_events
                     WHERE event_type = 'payment.succeeded'
                       AND $__timeFilter(occurred_at)
                       AND {province_filter()}
@@ -195,7 +198,7 @@ def _by_province() -> Panel:
                         sum(refunded_amount_vnd) AS refunded_amount,
                         {_SUCCESS_RATE} AS success_rate,
                         {paid.expr} AS {paid.key}
-                    FROM {indent(windows(province_filter()), 20)} AS w
+                    FROM {indent(range_windows(province_filter()), 20)} AS w
                     LEFT JOIN v_localities AS l ON l.locality_code = w.locality_code
                     GROUP BY code, province_name
                     ORDER BY paid_amount DESC

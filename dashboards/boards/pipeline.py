@@ -40,6 +40,60 @@ _FRESHNESS = (Threshold(None, "green"), Threshold(60, "orange"), Threshold(300, 
 _ANY_IS_BAD = (Threshold(None, "green"), Threshold(1, "orange"))
 
 
+#: (grain function, seconds, when Grafana's interval is served by it): the coarsest grain
+#: of sql/0011's projections that divides the interval; sub-minute intervals read samples.
+_GRAINS = (
+    ("toStartOfHour", 3600, "$__interval_s % 3600 = 0"),
+    ("toStartOfTenMinutes", 600, "$__interval_s % 3600 != 0 AND $__interval_s % 600 = 0"),
+    ("toStartOfMinute", 60, "$__interval_s % 600 != 0 AND $__interval_s % 60 = 0"),
+)
+_GRAIN_AGGREGATES = (
+    "max(sampled_at) AS at, argMax(lag, sampled_at) AS last_lag, "
+    "sum(events_per_s) AS rate_sum, count() AS samples, "
+    "max(newest_event_time) AS newest, sum(dead_letters) AS dead, sum(late_events) AS late"
+)
+
+
+def health_grains(where: str | None = None) -> str:
+    """A FROM source of pipeline_health per (g, component, topic, partition) in the time range.
+
+    ``g`` is the start of a grain (hour, 10 minutes or minute: the coarsest that divides
+    ``$__interval_s``, so ``$__timeInterval(g)`` buckets like the samples would); ``at``
+    the last sample time, ``last_lag`` the lag then, ``rate_sum``/``samples`` the sum and
+    count of ``events_per_s``, ``newest`` the newest event time, ``dead``/``late`` the
+    dead letters and late events. Whole grains inside the range come from the
+    projections of sql/0011, the partial grains at its edges from the samples, so the
+    values are those of the samples in ``$__timeFilter(sampled_at)`` exactly. Intervals
+    below a minute read the samples (one row each).
+    """
+    extra = f" AND {where}" if where else ""
+    parts: list[str] = []
+    for fn, seconds, condition in _GRAINS:
+        first = f"{fn}($__fromTime + INTERVAL {seconds - 1} SECOND, 'UTC')"
+        last = f"{fn}($__toTime - INTERVAL {seconds} SECOND, 'UTC')"
+        parts += [
+            f"SELECT {fn}(sampled_at) AS g, component, topic, partition, {_GRAIN_AGGREGATES}\n"
+            f"FROM pipeline_health\n"
+            f"WHERE {condition}\n"
+            f"  AND {fn}(sampled_at) >= {first} AND {fn}(sampled_at) <= {last}{extra}\n"
+            "GROUP BY component, topic, partition, g",
+            f"SELECT {fn}(sampled_at) AS g, component, topic, partition, {_GRAIN_AGGREGATES}\n"
+            f"FROM pipeline_health\n"
+            f"WHERE {condition} AND $__timeFilter(sampled_at)\n"
+            f"  AND (sampled_at < {first} OR sampled_at >= {last} + INTERVAL {seconds} SECOND){extra}\n"
+            "GROUP BY component, topic, partition, g",
+        ]
+    parts.append(
+        "SELECT sampled_at AS g, component, topic, partition, sampled_at AS at, lag AS last_lag,\n"
+        "       events_per_s AS rate_sum, toUInt64(1) AS samples, newest_event_time AS newest,\n"
+        "       dead_letters AS dead, late_events AS late\n"
+        "FROM pipeline_health\n"
+        f"WHERE $__interval_s % 60 != 0 AND $__timeFilter(sampled_at){extra}"
+    )
+    union = "\nUNION ALL\n".join(parts)
+    return f"(\n    {indent(union, 4)}\n)"
+
+
 def _stat(title: str, description: str, sql: str, field: FieldConfig) -> Panel:
     return StatPanel(
         title=title,
@@ -118,10 +172,9 @@ def _now() -> tuple[Panel, ...]:
             "Sự kiện đến muộn",
             "Events published after their 1-minute window closed (plus the grace period), "
             "written in the time range; they still correct their windows.",
-            """
-                SELECT sum(late_events) AS late_event_count
-                FROM pipeline_health
-                WHERE component = 'workers' AND $__timeFilter(sampled_at)
+            f"""
+                SELECT sum(late) AS late_event_count
+                FROM {indent(health_grains("component = 'workers'"), 16)}
             """,
             count(_ANY_IS_BAD),
         ),
@@ -144,19 +197,18 @@ def _over_time() -> tuple[Panel, ...]:
             "Độ trễ theo thời gian",
             "Consumer lag of the workers and of the sink (sum over partitions of the last "
             "sample in each interval).",
-            """
+            f"""
                 SELECT
                     time,
-                    sumIf(last_lag, component = 'workers') AS workers_lag,
-                    sumIf(last_lag, component = 'sink') AS sink_lag
+                    sumIf(lag_then, component = 'workers') AS workers_lag,
+                    sumIf(lag_then, component = 'sink') AS sink_lag
                 FROM
                 (
                     SELECT
-                        $__timeInterval(sampled_at) AS time,
+                        $__timeInterval(g) AS time,
                         component, topic, partition,
-                        argMax(lag, sampled_at) AS last_lag
-                    FROM pipeline_health
-                    WHERE $__timeFilter(sampled_at)
+                        argMax(last_lag, at) AS lag_then
+                    FROM {indent(health_grains(), 20)}
                     GROUP BY time, component, topic, partition
                 )
                 GROUP BY time
@@ -167,7 +219,7 @@ def _over_time() -> tuple[Panel, ...]:
         _series(
             "Thông lượng theo chủ đề",
             "Source messages consumed per second by the workers, per topic.",
-            """
+            f"""
                 SELECT
                     time,
                     sumIf(rate, topic = 'dx.dossier.v1') AS dossier_topic,
@@ -176,11 +228,10 @@ def _over_time() -> tuple[Panel, ...]:
                 FROM
                 (
                     SELECT
-                        $__timeInterval(sampled_at) AS time,
+                        $__timeInterval(g) AS time,
                         topic, partition,
-                        avg(events_per_s) AS rate
-                    FROM pipeline_health
-                    WHERE component = 'workers' AND $__timeFilter(sampled_at)
+                        sum(rate_sum) / sum(samples) AS rate
+                    FROM {indent(health_grains("component = 'workers'"), 20)}
                     GROUP BY time, topic, partition
                 )
                 GROUP BY time
@@ -191,12 +242,11 @@ def _over_time() -> tuple[Panel, ...]:
         _series(
             "Độ tươi theo thời gian",
             "Freshness at each sample: sample time minus the newest event time written.",
-            """
+            f"""
                 SELECT
-                    $__timeInterval(sampled_at) AS time,
-                    dateDiff('second', max(newest_event_time), max(sampled_at)) AS freshness_s
-                FROM pipeline_health
-                WHERE component = 'workers' AND $__timeFilter(sampled_at)
+                    $__timeInterval(g) AS time,
+                    dateDiff('second', max(newest), max(at)) AS freshness_s
+                FROM {indent(health_grains("component = 'workers'"), 16)}
                 GROUP BY time
                 ORDER BY time
             """,
@@ -205,13 +255,12 @@ def _over_time() -> tuple[Panel, ...]:
         _series(
             "Thư lỗi và sự kiện muộn",
             "Dead letters and late events written per interval (pipeline_health).",
-            """
+            f"""
                 SELECT
-                    $__timeInterval(sampled_at) AS time,
-                    sum(dead_letters) AS dead_letter_count,
-                    sum(late_events) AS late_event_count
-                FROM pipeline_health
-                WHERE component = 'workers' AND $__timeFilter(sampled_at)
+                    $__timeInterval(g) AS time,
+                    sum(dead) AS dead_letter_count,
+                    sum(late) AS late_event_count
+                FROM {indent(health_grains("component = 'workers'"), 16)}
                 GROUP BY time
                 ORDER BY time
             """,
