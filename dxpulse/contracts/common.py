@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any, ClassVar, Literal, Self, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, get_args
 
 import orjson
 from pydantic import (
@@ -137,27 +137,26 @@ EventId = Annotated[
 AgencyCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
-def _known_locality(value: str) -> str:
-    if value not in load_localities().known_codes:
-        raise ValueError(
-            f"unknown locality code {value!r}: expected one of the 34 current provincial "
-            "codes or a pre-2025 code"
-        )
-    return value
+def _unknown_locality(value: str) -> str:
+    return (
+        f"unknown locality code {value!r}: expected one of the 34 current provincial "
+        "codes or a pre-2025 code"
+    )
 
 
-LocalityCode = Annotated[
-    str,
-    Field(pattern=r"^\d{2}$"),
-    AfterValidator(_known_locality),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "enum": sorted(load_localities().known_codes),
-            "description": "Current 2-digit provincial code, or a pre-2025 code",
-        }
-    ),
-]
+_LOCALITY_SCHEMA = {
+    "type": "string",
+    "enum": sorted(load_localities().known_codes),
+    "description": "Current 2-digit provincial code, or a pre-2025 code",
+}
+if TYPE_CHECKING:
+    LocalityCode = Annotated[str, WithJsonSchema(_LOCALITY_SCHEMA)]
+else:
+    #: Checked natively (a literal of the known codes); the reasons given when it fails
+    #: come from :func:`locality_reason`.
+    LocalityCode = Annotated[
+        Literal[tuple(_LOCALITY_SCHEMA["enum"])], WithJsonSchema(_LOCALITY_SCHEMA)
+    ]
 
 
 def reject_citizen_id(value: str | None) -> str | None:
@@ -194,15 +193,24 @@ Money = Annotated[StrictInt, Field(ge=0)]
 PositiveMoney = Annotated[StrictInt, Field(gt=0)]
 
 
-def _exact_int(value: Any) -> Any:
-    # Literal[1] alone would also take True (== 1) and 1.0; the wire needs the integer.
-    if type(value) is not int:
-        raise ValueError("must be the integer 1")
-    return value
+#: The contract version an event claims: exactly the JSON integer 1 (not true, 1.0 or "1");
+#: checked natively, the reason for a failure is "must be the integer 1".
+SchemaVersion = Annotated[
+    StrictInt,
+    Field(ge=SCHEMA_VERSION, le=SCHEMA_VERSION),
+    WithJsonSchema({"const": 1, "title": "Schema Version", "type": "integer"}),
+]
 
 
-#: The contract version an event claims: exactly the JSON integer 1 (not true, 1.0 or "1").
-SchemaVersion = Annotated[Literal[1], BeforeValidator(_exact_int)]
+def locality_reason(value: Any) -> str:
+    """Why ``value`` is not a locality code, worded as the contract documents it."""
+    if isinstance(value, str) and re.fullmatch(r"\d{2}", value):
+        return _unknown_locality(value)
+    return (
+        "String should match pattern '^\\d{2}$'"
+        if isinstance(value, str)
+        else ("Input should be a valid string")
+    )
 
 
 class EventBase(BaseModel):

@@ -17,7 +17,10 @@ _EVENT_TYPE = re.compile(r"^[a-z]+\.[a-z]+$")
 
 #: field -> the reason given for any failure of a check pydantic-core makes natively
 #: (constraints are checked in Rust for speed; their stock messages are less helpful).
-FRIENDLY_REASONS = {"event_id": "must be a UUID like 0b3c7a1e-5d2f-4c8e-9a61-2f0e8d4b7c19"}
+FRIENDLY_REASONS = {
+    "event_id": "must be a UUID like 0b3c7a1e-5d2f-4c8e-9a61-2f0e8d4b7c19",
+    "schema_version": "must be the integer 1",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
             loc, reason = ["event_type"], "is required"
         elif len(loc) == 1 and loc[0] in FRIENDLY_REASONS:
             reason = FRIENDLY_REASONS[loc[0]]
+        elif loc == ["locality_code"]:
+            from dxpulse.contracts.common import locality_reason
+
+            reason = locality_reason(err.get("input"))
         else:
             reason = message.removeprefix("Value error, ")
             match = _FIELD_PREFIX.match(message)

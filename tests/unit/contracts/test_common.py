@@ -313,9 +313,9 @@ def test_unknown_locality_code_rejected(event_type: str, value: Any, fragment: s
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
-        (2, "Input should be 1"),
-        (0, "Input should be 1"),
-        (-1, "Input should be 1"),
+        (2, "must be the integer 1"),
+        (0, "must be the integer 1"),
+        (-1, "must be the integer 1"),
         (True, "must be the integer 1"),
         (1.0, "must be the integer 1"),
         ("1", "must be the integer 1"),
@@ -330,7 +330,7 @@ def test_schema_version_must_be_integer_1(event_type: str, value: Any, fragment:
 
 def test_schema_version_2_in_json_is_rejected() -> None:
     wire = orjson.dumps(make("invoice.issued", schema_version=2))
-    assert_rejected(wire, "schema_version", "Input should be 1")
+    assert_rejected(wire, "schema_version", "must be the integer 1")
     assert_rejected(
         wire.replace(b'"schema_version":2', b'"schema_version":true'), "schema_version", "integer 1"
     )
