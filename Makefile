@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test lint format lock clean
+.PHONY: install up test bench lint format lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ up: $(STAMP) ## Run the main job on the embedded default (local Kafka + chDB), l
 
 test: $(STAMP) lint ## Lint, type-check and run every test (starts a real Kafka broker)
 	$(BIN)/python -m pytest
+
+bench: $(STAMP) ## Run every benchmark (about 25 min) and append the figures to bench/RESULTS.md
+	$(BIN)/python -m bench --record $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
