@@ -120,14 +120,21 @@ def _seconds(text: str) -> int:
     return int(text[:-1]) * _UNITS[text[-1]]
 
 
-def grafana_interval(range_s: float, width: int, min_interval: str | None = None) -> int:
+def grafana_interval(
+    range_s: float,
+    width: int,
+    min_interval: str | None = None,
+    max_data_points: int | None = None,
+) -> int:
     """``$__interval_s`` of a panel ``width`` grid columns wide showing ``range_s`` seconds.
 
     Grafana divides the range by the panel's max data points (its width in pixels, here
-    of a 1800 px wide dashboard), rounds with ``roundInterval`` and keeps at least the
-    panel's minimum interval.
+    of a 1800 px wide dashboard, or the panel's ``maxDataPoints`` if lower), rounds with
+    ``roundInterval`` and keeps at least the panel's minimum interval.
     """
     points = max(1, round(width / 24 * _DASHBOARD_WIDTH_PX))
+    if max_data_points:
+        points = min(points, max_data_points)
     raw_ms = range_s * 1000 / points
     interval_ms = next((ms for bound, ms in _ROUND if raw_ms < bound), 31_536_000_000)
     seconds = max(1, interval_ms // 1000)
@@ -191,7 +198,10 @@ def panel_queries(now: datetime, *, extra_range: str | None = "now-30d") -> list
                     for range_label in ranges:
                         range_s = _seconds(range_label.removeprefix("now-"))
                         interval = grafana_interval(
-                            range_s, panel["gridPos"]["w"], panel.get("interval")
+                            range_s,
+                            panel["gridPos"]["w"],
+                            panel.get("interval"),
+                            panel.get("maxDataPoints"),
                         )
                         expanded = expand(
                             sql,

@@ -292,6 +292,9 @@ class Panel(ABC):
     overrides: tuple[Override, ...] = ()
     #: Minimum interval (e.g. "1m"): keeps $__interval_s at or above the data's grain.
     interval: str | None = None
+    #: Grafana's "Max data points" (default: the panel's width in pixels): fewer points
+    #: make a coarser $__interval_s, e.g. whole hours (rollup_1h) for a 30-day range.
+    max_data_points: int | None = None
     links: tuple[DataLink, ...] = ()
 
     @abstractmethod
@@ -320,6 +323,8 @@ class Panel(ABC):
         }
         if self.interval is not None:
             out["interval"] = self.interval
+        if self.max_data_points is not None:
+            out["maxDataPoints"] = self.max_data_points
         return out
 
 

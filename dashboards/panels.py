@@ -50,6 +50,7 @@ __all__ = [
     "UID_PROVINCE",
     "UID_SERVICE_INDEX",
     "VND",
+    "WIDE_SERIES_POINTS",
     "Indicator",
     "days_in_range",
     "indent",
@@ -82,6 +83,11 @@ BOARDS: tuple[tuple[str, str], ...] = (
     (UID_SERVICE_INDEX, "Chỉ số 766 / Service index"),
     (UID_PIPELINE, "Vận hành / Pipeline"),
 )
+
+#: "Max data points" of full-width time series: 30 days / 720 is Grafana's 1-hour interval,
+#: so a 30-day chart buckets hourly roll-ups (at the default 1 point per pixel it would
+#: get 20-minute buckets of 1.5 M window_1m rows); a 7-day chart gets 15 minutes.
+WIDE_SERIES_POINTS = 720
 
 #: Unit of amounts in đồng (Grafana custom currency unit: ₫1.2M).
 VND = "currency:₫"

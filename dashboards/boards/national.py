@@ -33,6 +33,7 @@ from dxpulse.dashboards.panels import (
     PERCENT_THRESHOLDS,
     SCORE_THRESHOLDS,
     UID_NATIONAL,
+    WIDE_SERIES_POINTS,
     indent,
     latest_month,
     nav_links,
@@ -221,6 +222,7 @@ def _traffic() -> Panel:
         ),
         field=FieldConfig(unit="cpm", decimals=1),
         interval="1m",
+        max_data_points=WIDE_SERIES_POINTS,
         width=24,
         height=8,
     )

@@ -28,7 +28,13 @@ from dxpulse.dashboards.model import (
     Threshold,
     TimeseriesPanel,
 )
-from dxpulse.dashboards.panels import UID_PIPELINE, indent, nav_links, windows
+from dxpulse.dashboards.panels import (
+    UID_PIPELINE,
+    WIDE_SERIES_POINTS,
+    indent,
+    nav_links,
+    windows,
+)
 
 __all__ = ["TITLE", "UID", "dashboard"]
 
@@ -289,6 +295,7 @@ def _over_time() -> tuple[Panel, ...]:
             field=FieldConfig(unit="short", decimals=0),
             bars=True,
             interval="1m",
+            max_data_points=WIDE_SERIES_POINTS,
             width=24,
         ),
     )

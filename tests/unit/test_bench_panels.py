@@ -31,6 +31,13 @@ def test_interval_is_what_grafana_computes(
     assert grafana_interval(range_s, width, minimum) == expected
 
 
+def test_max_data_points_coarsens_the_interval() -> None:
+    assert grafana_interval(30 * DAY, 24, "1m", 720) == 3600  # whole hours: rollup_1h
+    assert grafana_interval(7 * DAY, 24, "1m", 720) == 900
+    assert grafana_interval(6 * 3600, 24, "1m", 720) == 60
+    assert grafana_interval(30 * DAY, 6, None, 720) == 7200  # narrower than 720 px: width wins
+
+
 def test_every_target_of_every_dashboard_runs_for_both_ranges() -> None:
     queries = panel_queries(NOW)
     targets = {
