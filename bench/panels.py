@@ -812,7 +812,7 @@ def child(cfg: Config) -> dict[str, Any]:
     client = connect(settings)
     Migrator(client, database=DATABASE).migrate()
     client.database = DATABASE
-    dataset = f"{cfg.events}:{cfg.days}:{cfg.seed}:{cfg.invoices_per_dossier}:{cfg.health_days}"
+    dataset = f"{cfg.events}:{cfg.days}:{cfg.seed}:{cfg.invoices_per_dossier:g}:{cfg.health_days:g}"
     client.command(
         f"CREATE TABLE IF NOT EXISTS {META} (dataset String, now String, "
         "generation_s Float64, raw_s Float64, windows_s Float64) ENGINE = MergeTree ORDER BY dataset"
