@@ -101,7 +101,7 @@ class ClickHouseSink:
         worker_group: str = "dxpulse-worker",
         max_rows: int = 200_000,
         min_rows: int = 50_000,
-        linger_s: float = 1.0,
+        linger_s: float = 0.5,
         health_interval_s: float = 5.0,
         retry_max_s: float = 10.0,
         insert_hook: Callable[[], None] | None = None,
