@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,9 +31,9 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
-from kafka.partitioner.default import murmur2
 
 from bench.harness import Context
+from dxpulse.producers.batching import default_partition
 from dxpulse.producers.simulator import SimulatedMessage, SimulationConfig, Simulator, calibrate
 from dxpulse.query_endpoint import query_owner
 from dxpulse.settings import Settings
@@ -55,6 +55,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def _stat(path: Path) -> tuple[str, float]:
+    text = path.read_text()
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return comm, (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def thread_cpu(pid: int) -> Counter[str]:
+    """CPU seconds of a worker process by kind of thread: the Faust event loop (main
+    thread), other Python threads (sink, query endpoint, Kafka clients), chDB's engine
+    threads (ClickHouse names its own), and threads that already exited."""
+    out: Counter[str] = Counter()
+    main_comm, total = _stat(Path(f"/proc/{pid}/stat"))
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            comm, seconds = _stat(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if task.name == str(pid):
+            out["main thread (Faust event loop)"] += seconds
+        elif comm == main_comm:
+            out["other Python threads (sink, Kafka clients)"] += seconds
+        else:
+            out["chDB engine threads"] += seconds
+    out["exited threads"] = max(total - sum(out.values()), 0.0)
+    return out
+
+
 def generate(events: int, now: datetime, **faults: float) -> list[SimulatedMessage]:
     """``events`` simulator messages (national mix) over the hour before ``now``."""
     config = SimulationConfig(start=now - timedelta(hours=1), seed=1, **faults)
@@ -65,10 +93,6 @@ def generate(events: int, now: datetime, **faults: float) -> list[SimulatedMessa
 def accepted_events(messages: Iterable[SimulatedMessage]) -> int:
     """Distinct valid events among ``messages`` (what ``sum(window_1m.events)`` must reach)."""
     return len({m.fields["event_id"] for m in messages if m.fields is not None})
-
-
-def _partition(key: bytes, partitions: int) -> int:
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def batched(
@@ -89,7 +113,7 @@ def batched(
 
     for m in messages:
         key = m.key if m.key is not None else m.value
-        partition = _partition(key, partitions)
+        partition = default_partition(key, partitions)
         try:
             orjson.loads(m.value)
         except orjson.JSONDecodeError:

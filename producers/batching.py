@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from dxpulse.contracts.batch import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
+
 __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_BATCH_EVENTS",
@@ -48,10 +50,6 @@ __all__ = [
     "murmur2",
 ]
 
-#: Most events one batched message may carry (wire contract v1).
-MAX_BATCH_EVENTS = 1000
-#: Largest batched message, in bytes, encoded (wire contract v1).
-MAX_BATCH_BYTES = 1024 * 1024
 
 _M = 0x5BD1E995
 _MASK = 0xFFFFFFFF
