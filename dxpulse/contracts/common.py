@@ -65,6 +65,11 @@ SCHEMA_VERSION = 1
 MAX_FUTURE = timedelta(minutes=10)
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+#: The same rule as _RFC3339 (whose text the JSON schemas carry), compiled for speed:
+#: ASCII digits, no capturing groups (checked on every event).
+_RFC3339_FAST = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _CITIZEN_ID = re.compile(r"^(\d{9}|\d{12})$")
 
@@ -77,7 +82,7 @@ def _rfc3339(value: Any) -> Any:
         return value
     if not isinstance(value, str):
         raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-11-20T09:15:00+07:00")
-    if not _RFC3339.fullmatch(value):
+    if not _RFC3339_FAST.fullmatch(value):
         raise ValueError(
             f"must be RFC 3339 with an offset, e.g. 2026-11-20T09:15:00+07:00 (got {value[:40]!r})"
         )

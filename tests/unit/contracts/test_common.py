@@ -430,3 +430,30 @@ def test_reject_citizen_id_refuses_9_and_12_digits(value: str) -> None:
 )
 def test_reject_citizen_id_lets_other_values_through(value: str | None) -> None:
     assert reject_citizen_id(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-20T09:15:00+07:00",
+        "2026-11-20t09:15:00z",
+        "2026-11-20T09:15:00.123456789Z",
+        "2026-11-20T09:15:00.1234567890Z",
+        "2026-11-20T09:15:00",
+        "2026-11-20 09:15:00+07:00",
+        "2026-11-20T09:15+07:00",
+        "2026-11-20T09:15:00+0700",
+        "2026-11-20T09:15:00+07:00\n",
+        "x2026-11-20T09:15:00Z",
+    ],
+)
+def test_fast_rfc3339_rule_is_the_documented_one(value: str) -> None:
+    from dxpulse.contracts.common import _RFC3339, _RFC3339_FAST
+
+    assert bool(_RFC3339_FAST.fullmatch(value)) == bool(_RFC3339.fullmatch(value))
+
+
+def test_fast_rfc3339_rule_takes_ascii_digits_only() -> None:
+    from dxpulse.contracts.common import _RFC3339_FAST
+
+    assert not _RFC3339_FAST.fullmatch("٢٠٢٦-11-20T09:15:00Z")
