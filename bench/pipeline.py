@@ -28,7 +28,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench.harness import Context, Figure
 from bench.profile import Profile, Profiler
@@ -42,11 +42,21 @@ from bench.stack import (
     generate,
     partitions_of,
     publish_raw,
+    thread_cpu,
 )
 from dxpulse.contracts.batch import validate_message
 from dxpulse.streams.topics import SOURCE_TOPICS, ensure_topics
 
 GOAL = 50_000
+
+
+class Run(NamedTuple):
+    """One pipeline run: events/s, start-up s, CPU ms per 1,000 events, CPU s by thread."""
+
+    rate: float
+    startup_s: float
+    cpu_ms: float
+    threads: Counter[str]
 
 
 def run(ctx: Context) -> list[Figure]:
@@ -89,11 +99,15 @@ def run(ctx: Context) -> list[Figure]:
     )
     stack = Stack(ctx)
     reps = ctx.reps
+    split: Counter[str] = Counter()
     for rep in range(reps + (0 if ctx.smoke else 1)):  # the first is warm-up
         warm = rep == 0 and not ctx.smoke
         measured_base = _baseline(ctx.bootstrap, len(wire), events)
         for n in layouts:
-            rate, start_s, cpu_ms = _pipeline(ctx, stack, n, expected)
+            result = _pipeline(ctx, stack, n, expected)
+            rate, start_s, cpu_ms = result.rate, result.startup_s, result.cpu_ms
+            if n == 1:
+                split = result.threads
             ctx.progress(
                 f"rep {rep}{' (warm-up)' if warm else ''}: {n} worker(s) {rate:,.0f} events/s"
             )
@@ -107,21 +121,33 @@ def run(ctx: Context) -> list[Figure]:
             baseline.values.append(measured_base)
     if profiling_available():
         output = ctx.workdir / "worker-profile.txt"
-        rate, _, _ = _pipeline(ctx, stack, 1, expected, profile=output)
+        rate = _pipeline(ctx, stack, 1, expected, profile=output).rate
         profile = Profile(output.read_text() if output.exists() else "")
+        main = profile.thread("MainThread")
+        threads = ", ".join(
+            f"{name.split(': ', 1)[-1]} {count / max(profile.samples, 1):.0%}"
+            for name, count in profile.threads.most_common(4)
+        )
         cpu.extra["details"] = (
             f"py-spy profile of the 1-worker process over one more run ({rate:,.0f} events/s "
-            f"while sampled; {profile.samples:,} samples, Python frames only, all threads):\n\n"
-            + profile.markdown(top=15)
+            f"while sampled; {profile.samples:,} samples of Python frames; by thread: "
+            f"{threads}). The main thread (Faust's event loop: agents, aiokafka), "
+            f"self and total share of its samples:\n\n" + main.markdown(top=15)
         )
         ctx.progress(cpu.extra["details"])
+    if split:
+        total = sum(split.values()) or 1.0
+        cpu.note = (
+            "CPU of the whole process (all threads) per 1,000 events; last run: "
+            + ", ".join(f"{k} {v / total:.0%}" for k, v in split.most_common() if v)
+        )
     return [figures[1], figures[2], baseline, startup, cpu]
 
 
 def _pipeline(
     ctx: Context, stack: Stack, workers: int, expected: int, *, profile: Path | None = None
-) -> tuple[float, float, float]:
-    """One run: (events/s, start-up seconds, worker CPU ms per 1,000 events)."""
+) -> Run:
+    """One run of ``workers`` processes over the backlog."""
     stack.reset()
     started = time.monotonic()
     procs = stack.start_workers(workers)
@@ -131,10 +157,15 @@ def _pipeline(
                 attached.enter_context(Profiler(procs[0].pid, profile))
             (first_at, first_total), done_at = _wait_counted(stack, procs, expected, started)
         cpu_s = cpu_seconds(procs[0].pid)
+        threads = thread_cpu(procs[0].pid)
+        ctx.progress(
+            f"{workers} worker(s): CPU of the sink's process by thread (s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in threads.most_common())
+        )
     finally:
         stack.stop_workers(procs)
     rate = (expected - first_total) / max(done_at - first_at, 1e-3)
-    return rate, first_at - started, cpu_s * 1_000_000 / expected
+    return Run(rate, first_at - started, cpu_s * 1_000_000 / expected, threads)
 
 
 def _wait_counted(

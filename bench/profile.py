@@ -40,6 +40,7 @@ class Profile:
     """Collapsed stacks read back: self and total samples per function, per thread."""
 
     def __init__(self, raw: str) -> None:
+        self.raw = raw
         self.self_samples: Counter[str] = Counter()
         self.total_samples: Counter[str] = Counter()
         self.threads: Counter[str] = Counter()
@@ -71,6 +72,11 @@ class Profile:
                 f"{self.total_samples[name] / self.samples:.1%} |"
             )
         return "\n".join(lines)
+
+    def thread(self, fragment: str) -> Profile:
+        """The profile of the threads whose name contains ``fragment`` (e.g. MainThread)."""
+        lines = [line for line in self.raw.splitlines() if fragment in line.split(";", 1)[0]]
+        return Profile("\n".join(lines))
 
     def share(self, fragment: str) -> float:
         """Share of samples whose stack includes a function matching ``fragment``."""

@@ -79,3 +79,10 @@ def test_profile_summary_counts_self_and_total_per_function() -> None:
     assert "| `to_rows (normalize.py)` | 30.0% | 30.0% |" in table
     assert "sink" not in table  # only the top 2
     assert Profile("").markdown() == "(no samples)"
+
+
+def test_profile_of_one_thread() -> None:
+    raw = "thread (1): MainThread;a (x.py:1) 3\nthread (2): dxpulse-sink;b (y.py:1) 1"
+    main = Profile(raw).thread("MainThread")
+    assert main.samples == 3
+    assert set(main.self_samples) == {"a (x.py)"}
