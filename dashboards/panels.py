@@ -170,16 +170,21 @@ def per_interval(source: str, *columns: str) -> ClickHouseTarget:
 def windows(where: str | None = None) -> str:
     """A FROM source of window rows in the time range: window_1m, or rollup_1h for hour grains.
 
-    ``where`` filters both branches (e.g. :data:`LOCALITY_FILTER`).
+    ``where`` filters both branches (e.g. :data:`LOCALITY_FILTER`). The time range is a
+    ``PREWHERE``: ClickHouse does not move conditions to ``PREWHERE`` under ``FINAL`` by
+    itself, so ``FINAL`` merged every row of the granules the range touches (8192 minutes
+    of a locality each, with their distinct-dossier states) before filtering. A condition
+    on a sorting-key column keeps or drops every version of a row together, so filtering
+    first gives the same rows.
     """
-    extra = f" AND {where}" if where else ""
+    extra = f"\n    WHERE {where}" if where else ""
     return (
         "(\n"
         "    SELECT * FROM window_1m FINAL\n"
-        f"    WHERE $__timeFilter(window_start) AND $__interval_s % 3600 != 0{extra}\n"
+        f"    PREWHERE $__timeFilter(window_start) AND $__interval_s % 3600 != 0{extra}\n"
         "    UNION ALL\n"
         "    SELECT * FROM rollup_1h FINAL\n"
-        f"    WHERE $__timeFilter(window_start) AND $__interval_s % 3600 = 0{extra}\n"
+        f"    PREWHERE $__timeFilter(window_start) AND $__interval_s % 3600 = 0{extra}\n"
         ")"
     )
 
@@ -196,16 +201,18 @@ def range_windows(where: str | None = None) -> str:
     the first and after the last whole hour from ``window_1m``: the same sums (and
     ``uniqExactMerge`` states) as reading ``window_1m`` for the range, minute for minute,
     whatever Grafana's interval, while a 30-day stat reads ~25 k hourly rows instead of
-    1.5 M minute rows. Use :func:`windows` for bucketed (time-series) queries.
+    1.5 M minute rows. Use :func:`windows` for bucketed (time-series) queries. The time
+    conditions are ``PREWHERE`` (see :func:`windows`): the edge minutes are a few
+    thousand rows, but ``FINAL`` merged whole granules of every locality first.
     """
-    extra = f" AND {where}" if where else ""
+    extra = f"\n    WHERE {where}" if where else ""
     return (
         "(\n"
         "    SELECT * FROM rollup_1h FINAL\n"
-        f"    WHERE window_start >= {_FIRST_HOUR} AND window_start <= {_LAST_HOUR}{extra}\n"
+        f"    PREWHERE window_start >= {_FIRST_HOUR} AND window_start <= {_LAST_HOUR}{extra}\n"
         "    UNION ALL\n"
         "    SELECT * FROM window_1m FINAL\n"
-        "    WHERE $__timeFilter(window_start)\n"
+        "    PREWHERE $__timeFilter(window_start)\n"
         f"      AND (window_start < {_FIRST_HOUR} OR window_start >= {_LAST_HOUR} + INTERVAL 1 HOUR){extra}\n"
         ")"
     )
