@@ -28,7 +28,8 @@ What it does, in a child process that owns a fresh embedded database in ``ctx.wo
    ``$province`` = All and 79 — for the dashboard's default time range and for the last
    30 days, with the interval Grafana would compute for the panel's width (a 1800 px wide
    dashboard, Grafana's rounding, the panel's minimum interval), and runs them: one
-   warm-up pass, then ``ctx.reps`` passes; p95 and max per query over the passes;
+   warm-up pass, then 20 passes (``--set passes=N``; at least ``--reps``): p95 (nearest
+   rank) and max per query over the passes;
 5. baseline: the national daily indicators of the last 30 days (dossiers received,
    online share, e-invoices and amounts, payments) straight from the raw tables.
 
@@ -239,6 +240,8 @@ class Config:
     reps: int
     smoke: bool
     seed: int = 1
+    #: Passes over every panel query: a p95 needs at least 20 samples to differ from the max.
+    passes: int = 20
     invoices_per_dossier: float = 100.0
     health_days: float = 30.0
     chunk_days: int = 1
@@ -257,6 +260,7 @@ class Config:
             days=days,
             reps=ctx.reps,
             smoke=ctx.smoke,
+            passes=int(opts.get("passes", ctx.reps if ctx.smoke else max(ctx.reps, 20))),
             seed=int(opts.get("seed", 1)),
             invoices_per_dossier=float(opts.get("invoices_per_dossier", 100.0)),
             health_days=float(opts.get("health_days", 0.25 if ctx.smoke else 30)),
@@ -870,7 +874,7 @@ def child(cfg: Config) -> dict[str, Any]:
     log.info("rows: %s; on disk %.2f GB; waited %.0f s for merges", counts, disk / 1e9, merge_wait)
     # smoke: the default ranges only and no warm-up, to stay within seconds
     queries = panel_queries(now, extra_range=None if cfg.smoke else "now-30d")
-    times = measure(client, queries, cfg.reps, warm_up=not cfg.smoke)
+    times = measure(client, queries, cfg.passes, warm_up=not cfg.smoke)
     baseline_sql = _baseline_sql(gen.now_sql)
     client.query(baseline_sql)
     baseline = []
@@ -945,7 +949,7 @@ def run(ctx: Context) -> list[Figure]:
     config_path = ctx.workdir / "config.json"
     out_path = ctx.workdir / "result.json"
     config_path.write_text(json.dumps(asdict(cfg)))
-    ctx.progress(f"panels: {cfg.events:,} events over {cfg.days} days, {cfg.reps} passes")
+    ctx.progress(f"panels: {cfg.events:,} events over {cfg.days} days, {cfg.passes} passes")
     env = dict(os.environ)
     env.pop("DXPULSE_CLICKHOUSE_URL", None)
     done = subprocess.run(
@@ -1008,7 +1012,7 @@ def run(ctx: Context) -> list[Figure]:
         baseline=BASELINE,
         note=f"{slowest.dashboard} panel {slowest.panel_id} '{slowest.title}' "
         f"({slowest.state}, {slowest.range_label}, interval {slowest.interval_s}s); "
-        f"p95 over {ctx.reps} passes (nearest rank) of {len(results)} panel queries, "
+        f"p95 over {cfg.passes} passes (nearest rank) of {len(results)} panel queries, "
         f"{raw_events:,} raw events; {len(over)} over {GOAL_MS:.0f} ms",
         extra={
             "panels": per_panel,

@@ -33,12 +33,19 @@ def events(tag: str) -> list[dict[str, object]]:
 
 
 def published_with(bootstrap: str, tag: str) -> list[bytes]:
+    """Every published event (batches taken apart) whose JSON contains ``tag``."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000)
     consumer.assign(
         [TopicPartition(t, p) for t in (DOSSIER_TOPIC, PAYMENT_TOPIC) for p in range(4)]
     )
     consumer.seek_to_beginning()
-    values = [m.value for m in consumer if tag.encode() in m.value]
+    values: list[bytes] = []
+    for message in consumer:
+        if tag.encode() not in message.value:
+            continue
+        parsed = orjson.loads(message.value)
+        events = parsed if isinstance(parsed, list) else [parsed]
+        values += [orjson.dumps(e) for e in events if tag in orjson.dumps(e).decode()]
     consumer.close()
     return values
 
