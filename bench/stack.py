@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
 
@@ -249,16 +249,6 @@ class Stack:
             return self.query(sql)
         except (LookupError, OSError):
             return None
-
-
-def end_offsets(bootstrap: str, topics: Sequence[str]) -> int:
-    """Sum of the end offsets of ``topics``."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="bench-offsets")
-    try:
-        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
 
 
 def partitions_of(bootstrap: str, topic: str = SOURCE_TOPICS[0]) -> int:
